@@ -1,0 +1,5 @@
+import sys
+
+from deskctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,346 @@
+"""The ``deskctl`` command line.
+
+Every command opens the desk, does one thing and closes it again; the exit
+code says how it went (see ``deskctl --help`` and the README).  Heavy modules
+are imported inside the commands that need them, to keep start-up quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TextIO
+
+from deskctl import __version__
+from deskctl.errors import DeskctlError, Interrupted
+from deskctl.units import Unit, format_height, format_speed, parse_height
+
+if TYPE_CHECKING:
+    from deskctl.config import Config, DeskEntry
+    from deskctl.desk import Desk
+    from deskctl.model import DeskState
+    from deskctl.paths import Paths
+
+EXIT_CODES = """\
+exit codes:
+  0    done
+  1    unexpected error
+  2    bad input: a malformed height, a height outside the desk's range, an
+       unknown desk URL, a broken config file
+  3    the desk cannot be reached (not found, connection lost)
+  4    the desk is busy: another process controls it
+  5    the desk refused or ended a move (collision, overheated motor,
+       controller error)
+  6    a state file could not be written
+  130  interrupted (Ctrl-C); the desk was stopped
+"""
+
+
+class Context:
+    """What every command needs: options, config and a way to open the desk."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
+        from deskctl.config import load_config
+        from deskctl.paths import Paths
+
+        self.args = args
+        self.out = out
+        self.paths: Paths = Paths.from_env()
+        self.config: Config = load_config(self.paths.config_file)
+        self.entry: DeskEntry = self.config.resolve(args.desk or os.environ.get("DESKCTL_DESK"))
+        self.unit: Unit = Unit(args.unit) if args.unit else self.config.unit
+
+    @asynccontextmanager
+    async def desk(self) -> AsyncIterator[Desk]:
+        from deskctl.drivers.registry import open_desk
+
+        async with open_desk(self.entry.url, self.paths, self.unit) as desk:
+            yield desk
+
+    def height(self, mm: float) -> str:
+        return format_height(mm, self.unit)
+
+    def emit(self, text: str, data: dict[str, Any]) -> None:
+        """Print ``text`` for people, or ``data`` as one JSON line with ``--json``."""
+        line = json.dumps(data) if self.args.json else text
+        print(line, file=self.out, flush=True)
+
+    def state_data(self, state: DeskState) -> dict[str, Any]:
+        return {
+            "desk": self.entry.url,
+            "height_mm": state.height_mm,
+            "height": self.height(state.height_mm),
+            "speed_mm_s": state.speed_mm_s,
+            "moving": state.moving,
+            "fault": None if state.fault is None else state.fault.value,
+            "link": state.link.value,
+        }
+
+    def describe(self, state: DeskState) -> str:
+        if state.fault is not None:
+            motion = f"stopped: {state.fault.value}"
+        elif state.moving:
+            way = "up" if state.speed_mm_s > 0 else "down" if state.speed_mm_s < 0 else ""
+            motion = f"moving {way} {format_speed(abs(state.speed_mm_s), self.unit)}".replace("  ", " ")
+        else:
+            motion = "stopped"
+        return f"{self.height(state.height_mm)}  {motion}"
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def cmd_status(ctx: Context) -> int:
+    async with ctx.desk() as desk:
+        state = desk.state
+        text = f"{desk.info.name or desk.info.family} ({ctx.entry.url}): {ctx.describe(state)}"
+        data = ctx.state_data(state) | {
+            "family": desk.info.family,
+            "limits_mm": [desk.limits.min_mm, desk.limits.max_mm],
+        }
+        ctx.emit(text, data)
+    return 0
+
+
+async def _move(ctx: Context, target: float | Callable[[Desk], float]) -> int:
+    async with ctx.desk() as desk:
+        height = target(desk) if callable(target) else target
+        desk.limits.check(height, ctx.unit)
+        try:
+            with _progress(ctx, desk, height):
+                state = await desk.move_to(height)
+        except asyncio.CancelledError:
+            raise Interrupted(
+                f"interrupted; the desk was stopped at {ctx.height(desk.state.height_mm)}"
+            ) from None
+        ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
+    return 0
+
+
+async def cmd_move(ctx: Context) -> int:
+    return await _move(ctx, parse_height(ctx.args.height))
+
+
+async def cmd_sit(ctx: Context) -> int:
+    return await _move(ctx, ctx.entry.sit_mm)
+
+
+async def cmd_stand(ctx: Context) -> int:
+    return await _move(ctx, ctx.entry.stand_mm)
+
+
+async def _nudge(ctx: Context, sign: int) -> int:
+    from deskctl.model import Direction
+
+    if ctx.args.hold is not None:
+        seconds = ctx.args.hold
+        async with ctx.desk() as desk:
+            async with desk.hold(Direction.UP if sign > 0 else Direction.DOWN):
+                await desk.clock.sleep(seconds)
+            with desk.subscribe() as states:
+                state = desk.state
+                while state.moving:
+                    state = await anext(states)
+            ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
+        return 0
+    distance = parse_height(ctx.args.distance)
+    return await _move(ctx, lambda desk: desk.state.height_mm + sign * distance)
+
+
+async def cmd_up(ctx: Context) -> int:
+    return await _nudge(ctx, +1)
+
+
+async def cmd_down(ctx: Context) -> int:
+    return await _nudge(ctx, -1)
+
+
+async def cmd_stop(ctx: Context) -> int:
+    async with ctx.desk() as desk:
+        await desk.stop()
+        ctx.emit(f"stopped at {ctx.height(desk.state.height_mm)}", ctx.state_data(desk.state))
+    return 0
+
+
+async def cmd_watch(ctx: Context) -> int:
+    async with ctx.desk() as desk:
+        with desk.subscribe() as states:
+            state = desk.state
+            while True:
+                ctx.emit(ctx.describe(state), ctx.state_data(state))
+                state = await anext(states)
+
+
+async def cmd_preset(ctx: Context) -> int:
+    slot: int | None = ctx.args.slot
+    async with ctx.desk() as desk:
+        if slot is None:
+            presets = await desk.presets()
+            shown = {n: (None if h is None else ctx.height(h)) for n, h in presets.items()}
+            text = "\n".join(f"{n}  {h or '(empty)'}" for n, h in shown.items())
+            ctx.emit(text, {"presets_mm": presets})
+        elif ctx.args.save:
+            await desk.save_preset(slot)
+            ctx.emit(
+                f"preset {slot} = {ctx.height(desk.state.height_mm)}",
+                {"slot": slot, "height_mm": desk.state.height_mm},
+            )
+        else:
+            state = await desk.recall_preset(slot)
+            ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
+    return 0
+
+
+async def cmd_desks(ctx: Context) -> int:
+    config = ctx.config
+    entries = list(config.desks.values()) or [config.resolve()]
+    default = config.resolve().name
+    rows = []
+    for entry in entries:
+        mark = "*" if entry.name == default else " "
+        rows.append(
+            f"{mark} {entry.name:<12} {entry.url:<28} "
+            f"sit {ctx.height(entry.sit_mm)}  stand {ctx.height(entry.stand_mm)}"
+        )
+    data = {
+        "default": default,
+        "config": None if config.path is None else str(config.path),
+        "desks": [
+            {"name": e.name, "url": e.url, "sit_mm": e.sit_mm, "stand_mm": e.stand_mm}
+            for e in entries
+        ],
+    }
+    ctx.emit("\n".join(rows), data)
+    return 0
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+class _progress:
+    """A progress bar on stderr while the desk moves (only on a terminal, never with --json)."""
+
+    def __init__(self, ctx: Context, desk: Desk, target: float) -> None:
+        self.enabled = sys.stderr.isatty() and not ctx.args.json
+        self.ctx, self.desk, self.target = ctx, desk, target
+        self._task: asyncio.Task[None] | None = None
+
+    def __enter__(self) -> None:
+        if self.enabled:
+            self._task = asyncio.create_task(self._show())
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _show(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        start = self.desk.state.height_mm
+        span = abs(self.target - start) or 1.0
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"))
+        with Progress(*columns, transient=True) as bar, self.desk.subscribe() as states:
+            task = bar.add_task(f"to {self.ctx.height(self.target)}", total=span, at="")
+            async for state in states:
+                done = min(span, abs(state.height_mm - start))
+                bar.update(task, completed=done, at=self.ctx.height(state.height_mm))
+
+
+# -- parsing and dispatch ---------------------------------------------------------------------
+
+Command = Callable[[Context], Coroutine[Any, Any, int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deskctl",
+        description="Control a standing desk. Heights: 1100 (mm), 110cm, 43.3in, 1.1m.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"deskctl {__version__}")
+    _add_global_options(parser, defaults=True)
+    # The same options after the command (deskctl status --json); SUPPRESS keeps earlier values.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, defaults=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[common])
+        sub.set_defaults(run=run)
+        return sub
+
+    add("status", cmd_status, "show the desk's height and state")
+    add("move", cmd_move, "move to a height").add_argument("height", help="e.g. 110cm")
+    add("sit", cmd_sit, "move to the sitting height")
+    add("stand", cmd_stand, "move to the standing height")
+    for name, run, way in (("up", cmd_up, "up"), ("down", cmd_down, "down")):
+        sub = add(name, run, f"move {way} by a distance, or hold {way} for some seconds")
+        sub.add_argument("distance", nargs="?", default="1cm", help="how far (default 1cm)")
+        sub.add_argument("--hold", type=float, metavar="SECONDS", help=f"hold {way} this long")
+    add("stop", cmd_stop, "stop the desk (also re-arms it after a collision)")
+    add("watch", cmd_watch, "print every change of the desk's state until Ctrl-C")
+    preset = add("preset", cmd_preset, "list, recall or save the desk's memory presets")
+    preset.add_argument("slot", nargs="?", type=int, help="preset number to recall")
+    preset.add_argument("--save", action="store_true", help="store the current height in SLOT")
+    add("desks", cmd_desks, "list the configured desks")
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--desk",
+        default=default(None),
+        help="desk URL or configured name (default: $DESKCTL_DESK, then the config)",
+    )
+    parser.add_argument(
+        "--unit",
+        choices=[u.value for u in Unit],
+        default=default(None),
+        help="unit to show heights in",
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=default(False), help="print JSON for scripts"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "preset" and args.save and args.slot is None:
+        parser.error("preset --save needs a SLOT")
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        if args.command == "watch":
+            return 0
+        print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
+        return Interrupted.exit_code
+    except DeskctlError as error:
+        print(f"deskctl: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+async def _run(args: argparse.Namespace) -> int:
+    main_task = asyncio.current_task()
+    if main_task is not None:
+        # SIGTERM stops the desk the way Ctrl-C does.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    run: Command = args.run
+    return await run(Context(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

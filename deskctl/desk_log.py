@@ -1,0 +1,41 @@
+"""What deskctl remembers about each desk between runs: recent motor run time
+(for the duty-cycle guard) and the coast learned by hold-and-watch moves."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from deskctl.atomic import write_atomic
+from deskctl.desk import Desk
+from deskctl.motion import HoldAndWatch
+
+
+def restore(desk: Desk, path: Path) -> None:
+    """Load what was remembered about ``desk``; a missing or unreadable file means a fresh desk."""
+    try:
+        data = json.loads(path.read_text())
+        runs = [(float(start), float(end)) for start, end in data.get("duty_runs", [])]
+        samples = [(float(v), float(o)) for v, o in data.get("coast_samples", [])]
+    except (OSError, ValueError, TypeError):
+        return
+    offset = desk.clock.now() - time.time()
+    desk.duty.runs = [(start + offset, end + offset) for start, end in runs]
+    if isinstance(desk.strategy, HoldAndWatch):
+        for speed, overrun in samples:
+            desk.strategy.coast.learn(speed, overrun)
+
+
+def remember(desk: Desk, path: Path) -> None:
+    """Save the duty log (in wall-clock time) and learned coast samples."""
+    offset = time.time() - desk.clock.now()
+    now = desk.clock.now()
+    desk.duty.stop(now)
+    data = {
+        "duty_runs": [(start + offset, end + offset) for start, end in desk.duty.runs],
+        "coast_samples": (
+            desk.strategy.coast.samples if isinstance(desk.strategy, HoldAndWatch) else []
+        ),
+    }
+    write_atomic(path, json.dumps(data).encode())

@@ -1,0 +1,1 @@
+"""Desk drivers, their codecs and emulators; :mod:`deskctl.drivers.registry` maps desk URLs to them."""

@@ -1,0 +1,232 @@
+"""The simulated desk, ``sim://NAME``: the desk deskctl uses when none is configured.
+
+It runs the core motor model in-process, so it moves with realistic ramps,
+coasting, limits, obstacles and duty cycle.  Its height, presets and faults
+live in a small JSON file in the state directory, so consecutive commands
+(``deskctl stand`` then ``deskctl status``) see the same desk.  URL options
+change its physics, e.g. ``sim://lab?speed=10&strategy=hold&obstacle=800``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from deskctl.atomic import write_atomic
+from deskctl.clock import Clock, LoopClock
+from deskctl.desk import Desk
+from deskctl.errors import UnknownDeskURL
+from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault
+from deskctl.motion import HoldAndWatch, MotionStrategy, NativeMoveTo
+from deskctl.physics import MotorModel, MotorParams
+from deskctl.units import parse_height
+
+FAMILY = "simulated"
+PRESET_SLOTS = 4
+# Like a Linak controller, the simulated one stops if a held button is not repeated in time.
+DEADMAN_S = 1.0
+# While moving, the state file is refreshed this often, so a killed process leaves a close height.
+SAVE_EVERY_S = 1.0
+
+
+class SimDesk(Desk):
+    """A desk made of the motor model, optionally remembered in ``state_file``."""
+
+    def __init__(
+        self,
+        name: str = "default",
+        params: MotorParams | None = None,
+        *,
+        state_file: Path | None = None,
+        clock: Clock | None = None,
+        strategy: MotionStrategy | None = None,
+        height_mm: float | None = None,
+        obstacle_mm: float | None = None,
+    ) -> None:
+        self.params = params or MotorParams()
+        super().__init__(
+            info=DeskInfo(family=FAMILY, address=name, name=f"Simulated desk {name}", model="sim"),
+            limits=self.params.limits,
+            capabilities=Capabilities(
+                native_move_to=True,
+                memory_presets=PRESET_SLOTS,
+                can_save_presets=True,
+                reports_speed=True,
+                nominal_speed_mm_s=self.params.top_speed_mm_s,
+            ),
+            strategy=strategy,
+            clock=clock,
+        )
+        self.report_interval_s = self.params.report_interval_s
+        self.model = MotorModel(self.params, height_mm or 720.0, obstacle_mm=obstacle_mm)
+        self._state_file = state_file
+        self._presets: dict[int, float | None] = dict.fromkeys(range(1, PRESET_SLOTS + 1))
+        self._ticker: asyncio.Task[None] | None = None
+        self._saved_at = 0.0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        now = self.clock.now()
+        self.model.now = now
+        if self._state_file is not None:
+            self._load(self._state_file, now)
+        self._report()
+
+    async def _close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        self._save()
+
+    # -- primitives ---------------------------------------------------------------------------
+
+    async def send_target(self, height_mm: float) -> None:
+        self._command(lambda now: self.model.move_to(height_mm, now))
+
+    async def press(self, direction: Direction) -> None:
+        self._command(lambda now: self.model.drive(direction, now, hold_s=DEADMAN_S))
+
+    async def release(self) -> None:
+        self._command(self.model.release)
+
+    async def _halt(self) -> None:
+        self._command(self.model.stop)
+
+    async def _read_presets(self) -> dict[int, float | None]:
+        return dict(self._presets)
+
+    async def _save_preset(self, slot: int) -> None:
+        self._presets[slot] = round(self.model.height_mm, 1)
+        self._save()
+
+    # -- the controller's clock ---------------------------------------------------------------
+
+    def _command(self, action: Any) -> None:
+        action(self.clock.now())
+        self._report()
+        if self.model.busy and (self._ticker is None or self._ticker.done()):
+            self._ticker = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        # Runs only while the motor runs: an idle simulated desk wakes nobody.
+        while self.model.busy:
+            await self.clock.sleep(self.report_interval_s)
+            self.model.advance(self.clock.now())
+            self._report()
+            if self.clock.now() - self._saved_at >= SAVE_EVERY_S:
+                self._save()
+        self._save()
+
+    def _report(self) -> None:
+        model = self.model
+        model.advance(self.clock.now())
+        self._publish(
+            DeskState(
+                height_mm=round(model.height_mm, 1),
+                speed_mm_s=round(model.speed_mm_s, 1),
+                moving=model.busy,
+                fault=model.fault,
+                timestamp=model.now,
+            )
+        )
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def _load(self, path: Path, now: float) -> None:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            return  # a damaged simulator file just means a fresh simulated desk
+        offset = now - time.time()
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            self.model.height_mm = self.params.limits.clamp(float(data["height_mm"]))
+            self.model.duty.runs = [(s + offset, e + offset) for s, e in data.get("duty_runs", [])]
+            for slot, height in data.get("presets", {}).items():
+                if int(slot) in self._presets and height is not None:
+                    self._presets[int(slot)] = float(height)
+            if data.get("fault"):
+                clears = data.get("fault_clears_at")
+                self.model.latch(Fault(data["fault"]), None if clears is None else clears + offset)
+
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        now = self.clock.now()
+        offset = time.time() - now
+        model = self.model
+        clears = model.fault_clears_at
+        data = {
+            "height_mm": round(model.height_mm, 1),
+            "presets": {str(k): v for k, v in self._presets.items()},
+            "fault": None if model.fault is None else model.fault.value,
+            "fault_clears_at": None if clears is None else clears + offset,
+            "duty_runs": [(s + offset, e + offset) for s, e in model.duty.runs],
+        }
+        write_atomic(self._state_file, json.dumps(data).encode())
+        self._saved_at = now
+
+
+_PARAM_NAMES = {f.name for f in fields(MotorParams)}
+_URL_ALIASES = {
+    "min": "min_mm",
+    "max": "max_mm",
+    "top_speed": "top_speed_mm_s",
+    "ramp": "ramp_s",
+    "coast": "coast_s",
+    "latency": "stop_latency_s",
+    "report": "report_interval_s",
+}
+_HEIGHT_PARAMS = {"min_mm", "max_mm"}
+
+
+def from_url(name: str, options: dict[str, str], state_file: Path | None) -> SimDesk:
+    """Build a simulated desk from ``sim://NAME?option=value&...``."""
+    options = dict(options)
+    speed = _number(options.pop("speed", "1"), "speed")
+    strategy_name = options.pop("strategy", "native")
+    height = options.pop("height", None)
+    obstacle = options.pop("obstacle", None)
+    physics: dict[str, float] = {}
+    for key, value in options.items():
+        field_name = _URL_ALIASES.get(key, key)
+        if field_name not in _PARAM_NAMES:
+            known = ", ".join(["speed", "strategy", "height", "obstacle", *_URL_ALIASES])
+            raise UnknownDeskURL(f"sim:// has no option {key!r} (it knows {known})")
+        physics[field_name] = (
+            parse_height(value) if field_name in _HEIGHT_PARAMS else _number(value, key)
+        )
+    try:
+        params = MotorParams(**physics)
+    except ValueError as error:
+        raise UnknownDeskURL(f"sim://{name}: {error}") from None
+    strategies: dict[str, type[MotionStrategy]] = {"native": NativeMoveTo, "hold": HoldAndWatch}
+    if strategy_name not in strategies:
+        raise UnknownDeskURL(f"sim:// strategy must be 'native' or 'hold', not {strategy_name!r}")
+    return SimDesk(
+        name,
+        params,
+        state_file=state_file,
+        clock=LoopClock(speed),
+        strategy=strategies[strategy_name](),
+        height_mm=None if height is None else parse_height(height),
+        obstacle_mm=None if obstacle is None else parse_height(obstacle),
+    )
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UnknownDeskURL(f"sim:// option {name} must be a number, not {text!r}") from None
+    if not 0 <= value < 1e6:
+        raise UnknownDeskURL(f"sim:// option {name} must be a number from 0, not {text!r}")
+    return value
