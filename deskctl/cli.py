@@ -240,12 +240,14 @@ class _progress:
             self._task.cancel()
 
     async def _show(self) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn
 
         start = self.desk.state.height_mm
         span = abs(self.target - start) or 1.0
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"))
-        with Progress(*columns, transient=True) as bar, self.desk.subscribe() as states:
+        console = Console(stderr=True)
+        with Progress(*columns, console=console, transient=True) as bar, self.desk.subscribe() as states:
             task = bar.add_task(f"to {self.ctx.height(self.target)}", total=span, at="")
             async for state in states:
                 done = min(span, abs(state.height_mm - start))

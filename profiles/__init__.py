@@ -1,0 +1,1 @@
+"""Per-user height profiles (model, TOML store, recommendation from body height)."""
