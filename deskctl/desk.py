@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -171,7 +171,7 @@ class Desk(ABC):
         if abs(self.state.height_mm - height_mm) <= self.strategy.tolerance_mm:
             return self.state
         self._check_duty(abs(height_mm - self.state.height_mm))
-        final: DeskState = await self._run_motion(self.strategy.run(self, height_mm))
+        final = await self._run_motion(lambda: self.strategy.run(self, height_mm))
         if final.fault is not None:
             raise self._fault_error(final)
         if abs(final.height_mm - height_mm) > self.strategy.tolerance_mm:
@@ -209,12 +209,12 @@ class Desk(ABC):
             await asyncio.shield(self._end_motion())
             await asyncio.shield(self.release())
 
-    async def _run_motion(self, work: Coroutine[Any, Any, DeskState]) -> DeskState:
+    async def _run_motion(self, work: Callable[[], Awaitable[DeskState]]) -> DeskState:
         await self._end_motion()
 
         async def guarded() -> DeskState:
             try:
-                return await work
+                return await work()
             except BaseException:
                 await asyncio.shield(self._halt())
                 raise

@@ -17,14 +17,14 @@ def restore(desk: Desk, path: Path) -> None:
     try:
         data = json.loads(path.read_text())
         runs = [(float(start), float(end)) for start, end in data.get("duty_runs", [])]
-        samples = [(float(v), float(o)) for v, o in data.get("coast_samples", [])]
+        samples = [(float(v), float(o), float(a)) for v, o, a in data.get("coast_samples", [])]
     except (OSError, ValueError, TypeError):
         return
     offset = desk.clock.now() - time.time()
     desk.duty.runs = [(start + offset, end + offset) for start, end in runs]
     if isinstance(desk.strategy, HoldAndWatch):
-        for speed, overrun in samples:
-            desk.strategy.coast.learn(speed, overrun)
+        for speed, overrun, accel in samples:
+            desk.strategy.coast.learn(speed, overrun, accel)
 
 
 def remember(desk: Desk, path: Path) -> None:

@@ -111,58 +111,102 @@ class NativeMoveTo:
 
 @dataclass
 class CoastModel:
-    """How far a desk travels after its button is let go, learned from moves.
+    """How a desk moves around a release, learned from its moves.
 
-    overrun(v) = latency * v + v² / (2 * decel): the controller's reaction
-    time at speed v, then braking.  Fitted by least squares over recent
-    (speed, overrun) samples, pulled gently towards a prior so that one or two
-    samples give a sensible answer.
+    The controller reacts ``latency_s`` late, still accelerating if it was
+    (never past ``top_speed_mm_s``, the fastest speed seen), then brakes at
+    ``decel_mm_s2``.  Both are fitted to recent releases by least squares;
+    releases at several speeds (long and short moves) tell reaction from
+    braking.  Until the first release the defaults are a cautious guess.
     """
 
     latency_s: float = 0.2
     decel_mm_s2: float = 80.0
-    samples: list[tuple[float, float]] = field(default_factory=list)
+    top_speed_mm_s: float = 0.0
+    samples: list[tuple[float, float, float]] = field(default_factory=list)
+    """(speed at release, distance travelled after it, acceleration at release)."""
     keep: int = 24
 
-    def predict(self, speed_mm_s: float) -> float:
-        speed = abs(speed_mm_s)
-        return self.latency_s * speed + speed * speed / (2 * self.decel_mm_s2)
+    def capped(self, speed: float) -> float:
+        return min(speed, self.top_speed_mm_s) if self.top_speed_mm_s else speed
 
-    def learn(self, speed_mm_s: float, overrun_mm: float) -> None:
+    def predict(self, speed_mm_s: float, accel_mm_s2: float = 0.0) -> float:
+        """Distance covered after a release at ``speed_mm_s`` while accelerating at ``accel_mm_s2``."""
+        before, after = self._phases(abs(speed_mm_s), accel_mm_s2, self.latency_s)
+        return before + after / (2 * self.decel_mm_s2)
+
+    def _phases(self, speed: float, accel: float, latency: float) -> tuple[float, float]:
+        """Distance before braking starts, and the squared speed braking starts from."""
+        at_brake = self.capped(speed + accel * latency)
+        # While the controller reacts the speed rises linearly from speed to at_brake.
+        return (speed + at_brake) / 2 * latency, at_brake * at_brake
+
+    def saw_speed(self, speed_mm_s: float) -> None:
+        self.top_speed_mm_s = max(self.top_speed_mm_s, abs(speed_mm_s))
+
+    def learn(self, speed_mm_s: float, overrun_mm: float, accel_mm_s2: float = 0.0) -> None:
         speed = abs(speed_mm_s)
         if speed < 1.0:  # too slow to teach anything
             return
-        self.samples = [*self.samples, (speed, max(0.0, overrun_mm))][-self.keep :]
+        self.samples = [*self.samples, (speed, max(0.0, overrun_mm), accel_mm_s2)][-self.keep :]
         self._fit()
 
     def _fit(self) -> None:
-        # Features a = latency, b = 1 / (2 decel); the prior counts as a tenth of a sample.
-        a0, b0 = self.latency_s, 1 / (2 * self.decel_mm_s2)
-        ref = max(speed for speed, _ in self.samples)
-        weight = 0.1
-        s11 = weight * ref**2
-        s22 = weight * ref**4
-        s12 = 0.0
-        t1, t2 = weight * ref**2 * a0, weight * ref**4 * b0
-        for speed, overrun in self.samples:
-            s11 += speed * speed
-            s12 += speed**3
-            s22 += speed**4
-            t1 += speed * overrun
-            t2 += speed * speed * overrun
-        det = s11 * s22 - s12 * s12
-        a = (t1 * s22 - t2 * s12) / det
-        b = (s11 * t2 - s12 * t1) / det
-        if a < 0:  # all braking, no latency
-            a, b = 0.0, t2 / s22
-        elif b <= 0:  # all latency, instant brake
-            a, b = t1 / s11, 1e-6
-        self.latency_s, self.decel_mm_s2 = a, 1 / (2 * max(b, 1e-6))
+        # For a given latency the braking term is linear, so solve it exactly and
+        # search the latency on a grid, then on a finer grid around the best.
+        def error(latency: float) -> tuple[float, float]:
+            pairs = [
+                (overrun - before, squared)
+                for speed, overrun, accel in self.samples
+                for before, squared in [self._phases(speed, accel, latency)]
+            ]
+            denominator = sum(squared * squared for _, squared in pairs)
+            b = max(sum(rest * squared for rest, squared in pairs) / denominator, 1e-6)
+            return sum((rest - b * squared) ** 2 for rest, squared in pairs), b
+
+        latency = min((step * 0.005 for step in range(201)), key=lambda t: error(t)[0])
+        fine = (max(0.0, latency + step * 0.0005) for step in range(-10, 11))
+        latency = min(fine, key=lambda t: error(t)[0])
+        b = error(latency)[1]
+        self.latency_s, self.decel_mm_s2 = latency, 1 / (2 * b)
+
+
+@dataclass
+class _Track:
+    """The latest height sample with the speed and acceleration seen towards the target."""
+
+    height_mm: float
+    timestamp: float
+    speed: float = 0.0
+    accel: float = 0.0
+
+    def speed_at(self, t: float, coast: CoastModel) -> float:
+        return coast.capped(self.speed + self.accel * (t - self.timestamp)) if self.accel else self.speed
+
+    def at(self, t: float, direction: Direction, coast: CoastModel) -> float:
+        """Where the desk is at ``t``, extrapolated with capped acceleration."""
+        dt = t - self.timestamp
+        end_speed = self.speed_at(t, coast)
+        ramp = (end_speed - self.speed) / self.accel if self.accel else 0.0
+        travelled = (self.speed + end_speed) / 2 * ramp + end_speed * (dt - ramp)
+        return self.height_mm + direction * travelled
+
+    def follow(self, state: DeskState, direction: Direction) -> _Track:
+        speed = _speed_towards(self, state, direction)
+        elapsed = state.timestamp - self.timestamp
+        accel = max(0.0, (speed - self.speed) / elapsed) if elapsed > 0 else 0.0
+        return _Track(state.height_mm, state.timestamp, speed, accel)
 
 
 @dataclass
 class HoldAndWatch:
-    """Hold up or down, watch the height, let go early by the learned coast."""
+    """Hold up or down, watch the height, let go early by the learned coast.
+
+    No desk driven this way can stop closer than the shortest travel it makes
+    when the button is let go at its first height report, and near that
+    distance the release has to be perfect; targets from about one and a half
+    times that distance land within ``tolerance_mm`` once the coast is learned.
+    """
 
     coast: CoastModel = field(default_factory=CoastModel)
     tolerance_mm: float = 1.0
@@ -180,36 +224,53 @@ class HoldAndWatch:
                 break  # a correction that does not help would only hunt
         return state
 
+    def _release_in(self, track: _Track, now: float, target: float, direction: Direction) -> float:
+        """Seconds from ``now`` until the button must be let go (0: at once)."""
+
+        def short_by(delay: float) -> float:
+            t = now + delay
+            ahead = self.coast.predict(track.speed_at(t, self.coast), track.accel)
+            return (target - track.at(t, direction, self.coast)) * direction - ahead
+
+        if short_by(0.0) <= 0:
+            return 0.0
+        low, high = 0.0, 1.0
+        if short_by(high) > 0:
+            return high
+        for _ in range(30):
+            mid = (low + high) / 2
+            low, high = (mid, high) if short_by(mid) > 0 else (low, mid)
+        return high
+
     async def _run_once(self, port: MotionPort, target: float, direction: Direction) -> DeskState:
         clock = port.clock
+        horizon = 1.5 * port.report_interval_s
         with port.subscribe() as states:
-            last = port.state
-            speed = 0.0
+            track = _Track(port.state.height_mm, port.state.timestamp)
             await port.press(direction)
             async with repeating(lambda: port.press(direction), port.press_repeat_s, clock):
                 while True:
-                    position = last.height_mm + direction * speed * (clock.now() - last.timestamp)
-                    remaining = (target - position) * direction - self.coast.predict(speed)
-                    if remaining <= 0:
-                        break
-                    if speed > 0 and remaining / speed < 1.5 * port.report_interval_s:
-                        await clock.sleep(remaining / speed)
+                    delay = self._release_in(track, clock.now(), target, direction)
+                    if track.speed > 0 and delay < horizon:
+                        await clock.sleep(delay)
                         break
                     state = await states.next(timeout=_stall_timeout(port))
                     if state is None:
                         raise MoveFailed("the desk stopped reporting its height during the move")
-                    if state.fault is not None or (speed > 0 and not state.moving):
+                    if state.fault is not None or (track.speed > 0 and not state.moving):
                         return state  # stopped by itself: a limit, an obstacle or the motor
-                    speed = _speed_towards(last, state, direction)
-                    last = state
-            released_at = last.height_mm + direction * speed * (clock.now() - last.timestamp)
+                    track = track.follow(state, direction)
+                    self.coast.saw_speed(track.speed)
+            now = clock.now()
+            released_at = track.at(now, direction, self.coast)
+            speed = track.speed_at(now, self.coast)
             await port.release()
             final = await _until_stopped(port, states)
-        self.coast.learn(speed, (final.height_mm - released_at) * direction)
+        self.coast.learn(speed, (final.height_mm - released_at) * direction, track.accel)
         return final
 
 
-def _speed_towards(before: DeskState, after: DeskState, direction: Direction) -> float:
+def _speed_towards(before: _Track, after: DeskState, direction: Direction) -> float:
     """Speed in the direction of travel, from the report or from two heights."""
     if after.speed_mm_s:
         return max(0.0, after.speed_mm_s * direction)
