@@ -20,6 +20,7 @@ from typing import Any
 from deskctl.atomic import write_atomic
 from deskctl.clock import Clock, LoopClock
 from deskctl.desk import Desk
+from deskctl.duty import DutyCycle
 from deskctl.errors import UnknownDeskURL
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault
 from deskctl.motion import HoldAndWatch, MotionStrategy, NativeMoveTo
@@ -61,6 +62,7 @@ class SimDesk(Desk):
             ),
             strategy=strategy,
             clock=clock,
+            duty=DutyCycle(self.params.duty_window_s, self.params.duty_on_s),
         )
         self.report_interval_s = self.params.report_interval_s
         self.model = MotorModel(self.params, height_mm or 720.0, obstacle_mm=obstacle_mm)
