@@ -11,11 +11,12 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from deskctl import __version__
 from deskctl.errors import DeskctlError, Interrupted
@@ -87,7 +88,9 @@ class Context:
             motion = f"stopped: {state.fault.value}"
         elif state.moving:
             way = "up" if state.speed_mm_s > 0 else "down" if state.speed_mm_s < 0 else ""
-            motion = f"moving {way} {format_speed(abs(state.speed_mm_s), self.unit)}".replace("  ", " ")
+            motion = f"moving {way} {format_speed(abs(state.speed_mm_s), self.unit)}".replace(
+                "  ", " "
+            )
         else:
             motion = "stopped"
         return f"{self.height(state.height_mm)}  {motion}"
@@ -247,7 +250,10 @@ class _progress:
         span = abs(self.target - start) or 1.0
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"))
         console = Console(stderr=True)
-        with Progress(*columns, console=console, transient=True) as bar, self.desk.subscribe() as states:
+        with (
+            Progress(*columns, console=console, transient=True) as bar,
+            self.desk.subscribe() as states,
+        ):
             task = bar.add_task(f"to {self.ctx.height(self.target)}", total=span, at="")
             async for state in states:
                 done = min(span, abs(state.height_mm - start))
@@ -259,8 +265,15 @@ class _progress:
 Command = Callable[[Context], Coroutine[Any, Any, int]]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"deskctl: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deskctl",
         description="Control a standing desk. Heights: 1100 (mm), 110cm, 43.3in, 1.1m.",
         epilog=EXIT_CODES,
@@ -269,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"deskctl {__version__}")
     _add_global_options(parser, defaults=True)
     # The same options after the command (deskctl status --json); SUPPRESS keeps earlier values.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _add_global_options(common, defaults=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -317,7 +330,11 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    # "-5cm" would read as an option; no option starts with a digit, so it is a (bad) height.
+    # A leading space keeps argparse from taking it for an option; heights are stripped.
+    words = [f" {word}" if re.match(r"^-[\d.]", word) else word for word in words]
+    args = parser.parse_args(words)
     if args.command is None:
         parser.print_help()
         return 0

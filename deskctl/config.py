@@ -121,7 +121,7 @@ class _Reader:
                 raise self._error(where, "must be a table with a url")
             self._no_unknown(table, _DESK_KEYS, where)
             if "url" not in table:
-                raise self._error(where, "needs a url, like url = \"sim://office\"")
+                raise self._error(where, 'needs a url, like url = "sim://office"')
             url = self._string(table, "url", where, "")
             self._check_url(url, (*where, "url"))
             desk_sit = self._height(table, "sit", where, sit)
@@ -154,9 +154,9 @@ class _Reader:
         if key not in table:
             return default
         value = table[key]
+        if not isinstance(value, str | int | float):
+            raise self._error((*where, key), f"{value!r} is not a height")
         try:
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise DeskctlError(f"{value!r} is not a height")
             return parse_height(value)
         except DeskctlError as error:
             raise self._error((*where, key), str(error)) from None

@@ -48,8 +48,7 @@ class DutyCycle:
 
     def wait_for(self, now: float, seconds: float) -> float:
         """How long until the motor may run ``seconds`` without exceeding its share."""
-        if seconds > self.on_s:
-            seconds = self.on_s
+        seconds = min(seconds, self.on_s)
         if self.remaining(now) >= seconds:
             return 0.0
         # on_time only falls while the motor rests, so bisection finds the first moment.

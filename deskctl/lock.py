@@ -32,9 +32,7 @@ class DeskLock:
         except BlockingIOError:
             holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise DeskBusy(
-                f"{self.desk} is busy: {holder} controls it; stop that first"
-            ) from None
+            raise DeskBusy(f"{self.desk} is busy: {holder} controls it; stop that first") from None
         os.ftruncate(fd, 0)
         command = " ".join(["deskctl", *sys.argv[1:]])[:120]
         os.write(fd, f"pid {os.getpid()} ({command})".encode())

@@ -99,7 +99,9 @@ class NativeMoveTo:
                     state = await states.next(timeout=_stall_timeout(port))
                     if state is None:
                         if not started:
-                            raise MoveFailed("the desk did not start moving; check its cable or power")
+                            raise MoveFailed(
+                                "the desk did not start moving; check its cable or power"
+                            )
                         raise MoveFailed("the desk stopped reporting its height during the move")
                     if state.fault is not None:
                         return state
@@ -131,7 +133,7 @@ class CoastModel:
         return min(speed, self.top_speed_mm_s) if self.top_speed_mm_s else speed
 
     def predict(self, speed_mm_s: float, accel_mm_s2: float = 0.0) -> float:
-        """Distance covered after a release at ``speed_mm_s`` while accelerating at ``accel_mm_s2``."""
+        """Distance covered after a release at ``speed_mm_s``, accelerating at ``accel_mm_s2``."""
         before, after = self._phases(abs(speed_mm_s), accel_mm_s2, self.latency_s)
         return before + after / (2 * self.decel_mm_s2)
 
@@ -181,7 +183,11 @@ class _Track:
     accel: float = 0.0
 
     def speed_at(self, t: float, coast: CoastModel) -> float:
-        return coast.capped(self.speed + self.accel * (t - self.timestamp)) if self.accel else self.speed
+        return (
+            coast.capped(self.speed + self.accel * (t - self.timestamp))
+            if self.accel
+            else self.speed
+        )
 
     def at(self, t: float, direction: Direction, coast: CoastModel) -> float:
         """Where the desk is at ``t``, extrapolated with capped acceleration."""
@@ -219,7 +225,9 @@ class HoldAndWatch:
             if abs(error) <= self.tolerance_mm or state.fault is not None:
                 break
             previous = abs(error)
-            state = await self._run_once(port, target_mm, Direction.UP if error > 0 else Direction.DOWN)
+            state = await self._run_once(
+                port, target_mm, Direction.UP if error > 0 else Direction.DOWN
+            )
             if abs(target_mm - state.height_mm) >= previous:
                 break  # a correction that does not help would only hunt
         return state

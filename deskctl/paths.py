@@ -28,7 +28,9 @@ class Paths:
 
         config = os.environ.get("DESKCTL_CONFIG")
         return cls(
-            config_file=Path(config) if config else platformdirs.user_config_path(APP) / "config.toml",
+            config_file=Path(config)
+            if config
+            else platformdirs.user_config_path(APP) / "config.toml",
             state_dir=platformdirs.user_state_path(APP),
             data_dir=platformdirs.user_data_path(APP),
         )

@@ -57,7 +57,7 @@ class Subscription:
         self._ready.set()
         self._hub._remove(self)
 
-    async def next(self, timeout: float | None = None) -> DeskState | None:
+    async def next(self, timeout: float | None = None) -> DeskState | None:  # noqa: ASYNC109
         """The next state, or None if ``timeout`` seconds pass without one.
 
         Raises :class:`StopAsyncIteration` once the subscription is closed and drained.

@@ -52,7 +52,9 @@ def parse_height(text: str | float | int) -> float:
     unit = (match["unit"] or "mm").lower()
     unit = _ALIASES.get(unit, unit)
     if unit not in MM_PER_UNIT:
-        raise InvalidHeight(f"{text.strip()!r}: unknown unit {match['unit']!r} (use mm, cm, in or m)")
+        raise InvalidHeight(
+            f"{text.strip()!r}: unknown unit {match['unit']!r} (use mm, cm, in or m)"
+        )
     value = float(match["value"].replace(",", "."))
     return _checked(value * MM_PER_UNIT[unit], text.strip())
 

@@ -1,1 +1,4 @@
-"""Desk drivers, their codecs and emulators; :mod:`deskctl.drivers.registry` maps desk URLs to them."""
+"""Desk drivers, their codecs and emulators.
+
+:mod:`deskctl.drivers.registry` maps desk URLs to drivers.
+"""

@@ -59,7 +59,9 @@ def parse_desk_url(text: str) -> DeskURL:
         raise UnknownDeskURL(f"{text!r} is not a desk URL; write it like {known}")
     scheme = scheme.lower()
     if scheme not in DRIVERS:
-        raise UnknownDeskURL(f"unknown desk type {scheme + '://'!r} in {text!r}; deskctl knows {known}")
+        raise UnknownDeskURL(
+            f"unknown desk type {scheme + '://'!r} in {text!r}; deskctl knows {known}"
+        )
     address, _, query = rest.partition("?")
     try:
         options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
@@ -87,4 +89,3 @@ async def open_desk(url_text: str, paths: Paths, unit: Unit = Unit.CM) -> AsyncI
                 yield desk
         finally:
             desk_log.remember(desk, log_file)
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import Phase, settings
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every deskctl folder into the test's own temporary directory."""
     home = tmp_path / "home"
     for variable, folder in (
@@ -22,7 +21,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         monkeypatch.setenv(variable, str(home / folder))
     for variable in ("DESKCTL_CONFIG", "DESKCTL_DESK"):
         monkeypatch.delenv(variable, raising=False)
-    yield home
+    return home
 
 
 def env_with(**changes: str) -> dict[str, str]:

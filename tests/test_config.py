@@ -51,7 +51,7 @@ def test_full_config(tmp_path: Path) -> None:
         ('desk = "ftp://x"\n', 1, "desk", "unknown desk type"),
         ('\n[desks.a]\nurl = "sim://a"\nsit = -5\n', 4, "desks.a.sit", "positive"),
         ('\n[desks.a]\nsit = "70cm"\n', 2, "desks.a", "needs a url"),
-        ('sit = true\n', 1, "sit", "not a height"),
+        ("sit = true\n", 1, "sit", "not a height"),
         ('sit = "72cm\n', 1, None, "not valid TOML"),
     ],
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from deskctl.drivers.sim import SimDesk
 
 from deskctl.clock import LoopClock
-from deskctl.drivers.sim import SimDesk
 from deskctl.errors import Collision, Interrupted, OutOfRange, Overheated, Unsupported
 from deskctl.model import DeskState, Direction, Fault, Link
 from deskctl.physics import MotorParams
@@ -55,13 +55,14 @@ def test_every_subscriber_sees_the_same_states() -> None:
         async with RecordingSimDesk() as desk:
             with desk.subscribe() as first, desk.subscribe() as second:
                 await desk.move_to(800.0)
-                seen = [[], []]  # type: list[list[DeskState]]
+                seen: list[list[DeskState]] = [[], []]
                 for states, into in ((first, seen[0]), (second, seen[1])):
                     while (state := await states.next(timeout=0)) is not None:
                         into.append(state)
             assert seen[0] == seen[1]
             assert len(seen[0]) > 10
-            assert seen[0][-1].height_mm == 800.0 and not seen[0][-1].moving
+            assert seen[0][-1].height_mm == 800.0
+            assert not seen[0][-1].moving
 
     run_virtual(scenario())
 

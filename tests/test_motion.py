@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from deskctl.drivers.sim import SimDesk
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from deskctl.clock import LoopClock
-from deskctl.drivers.sim import SimDesk
-from deskctl.motion import CoastModel, HoldAndWatch, MotionStrategy, NativeMoveTo
 from deskctl.model import Direction
+from deskctl.motion import CoastModel, HoldAndWatch, MotionStrategy, NativeMoveTo
 from deskctl.physics import MotorModel, MotorParams
 from deskctl.vtime import run_virtual
 
@@ -70,7 +70,9 @@ def test_every_reachable_target_ends_within_1mm(
 
     if kind == "hold":
         # Near the shortest press the release must be perfect; leave the learned model some slack.
-        assume(abs(target - start) <= 1.0 or abs(target - start) >= 1.5 * shortest_hold_travel(params))
+        assume(
+            abs(target - start) <= 1.0 or abs(target - start) >= 1.5 * shortest_hold_travel(params)
+        )
     final, seen = run_virtual(scenario())
     assert final == pytest.approx(target, abs=1.0)
     assert all(620.0 <= height <= 1270.0 for height in seen)
@@ -79,9 +81,7 @@ def test_every_reachable_target_ends_within_1mm(
 @pytest.mark.parametrize("kind", STRATEGIES)
 @settings(max_examples=25, deadline=None)
 @given(params=physics, after=st.floats(0.0, 8.0))
-def test_cancel_always_stops_the_desk(
-    kind: str, params: MotorParams, after: float
-) -> None:
+def test_cancel_always_stops_the_desk(kind: str, params: MotorParams, after: float) -> None:
     async def scenario() -> None:
         async with sim(params, 650.0, STRATEGIES[kind]()) as desk:
             move = asyncio.create_task(desk.move_to(1250.0))

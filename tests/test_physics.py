@@ -34,7 +34,9 @@ heights = st.floats(620, 1270)
 
 @settings(max_examples=60, deadline=None)
 @given(physics, heights, heights)
-def test_move_to_lands_on_target_inside_limits(params: MotorParams, start: float, target: float) -> None:
+def test_move_to_lands_on_target_inside_limits(
+    params: MotorParams, start: float, target: float
+) -> None:
     model = MotorModel(params, start)
     assert model.move_to(target, 0.0)
     seen = run_until_idle(model)

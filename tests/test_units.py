@@ -28,7 +28,8 @@ def test_accepted_forms(text: str | float, mm: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["abc", "-5cm", "1e9", "", "cm", "0", "0cm", "12 parsecs", "10000cm", "nan", "inf", "1.2.3"]
+    "text",
+    ["abc", "-5cm", "1e9", "", "cm", "0", "0cm", "12 parsecs", "10000cm", "nan", "inf", "1.2.3"],
 )
 def test_rejected_forms(text: str) -> None:
     with pytest.raises(InvalidHeight) as caught:
@@ -52,4 +53,6 @@ def test_format(unit: Unit, shown: str) -> None:
 def test_formatted_heights_parse_back_within_their_precision(mm: float, unit: Unit) -> None:
     # Half the last shown digit, plus the 0.1 mm that parsing rounds to.
     precision = {Unit.MM: 0.55, Unit.CM: 0.55, Unit.IN: 1.32}[unit]
-    assert parse_height(format_height(mm, unit).replace(" ", "")) == pytest.approx(mm, abs=precision)
+    assert parse_height(format_height(mm, unit).replace(" ", "")) == pytest.approx(
+        mm, abs=precision
+    )

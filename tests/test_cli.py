@@ -1,0 +1,198 @@
+"""The installed ``deskctl`` command, run as a subprocess the way people and scripts run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deskctl.lock import DeskLock
+
+DESKCTL = str(Path(sys.executable).with_name("deskctl"))
+FAST = "sim://default?speed=200"
+
+
+def deskctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DESKCTL, *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def status() -> dict[str, Any]:
+    result = deskctl("--json", "status")
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_with_no_desk_configured_the_simulated_desk_answers() -> None:
+    result = deskctl("status")
+    assert result.returncode == 0, result.stderr
+    assert "sim://default" in result.stdout
+    assert "72.0 cm" in result.stdout
+
+
+def test_consecutive_commands_see_the_same_desk() -> None:
+    assert deskctl("--desk", FAST, "stand").returncode == 0
+    assert status()["height_mm"] == 1100.0
+    assert deskctl("--desk", FAST, "move", "95.5cm").returncode == 0
+    assert status()["height_mm"] == 955.0
+    assert deskctl("--desk", FAST, "down", "25mm").returncode == 0
+    assert status()["height_mm"] == 930.0
+    assert deskctl("--desk", FAST, "sit").returncode == 0
+    assert status() | {"speed_mm_s": 0} == status() | {"height_mm": 720.0, "moving": False}
+
+
+def test_json_output_of_a_move() -> None:
+    result = deskctl("--desk", FAST, "move", "1.05m", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["height_mm"] == 1050.0
+    assert data["moving"] is False
+    assert data["fault"] is None
+
+
+def test_units_follow_the_user() -> None:
+    deskctl("--desk", FAST, "move", "1100")
+    assert "43.3 in" in deskctl("--unit", "in", "status").stdout
+    assert "1100 mm" in deskctl("status", "--unit", "mm").stdout
+
+
+def test_presets_from_the_command_line() -> None:
+    deskctl("--desk", FAST, "move", "1010")
+    assert deskctl("preset", "3", "--save").returncode == 0
+    deskctl("--desk", FAST, "sit")
+    assert deskctl("--desk", FAST, "preset", "3").returncode == 0
+    assert status()["height_mm"] == 1010.0
+    listing = deskctl("preset").stdout
+    assert "3  101.0 cm" in listing
+    assert "1  (empty)" in listing
+
+
+def test_hold_up_for_some_seconds() -> None:
+    result = deskctl("--desk", FAST, "--json", "up", "--hold", "3")
+    assert result.returncode == 0, result.stderr
+    assert 750.0 < json.loads(result.stdout)["height_mm"] < 850.0
+
+
+def test_configured_desks_are_listed(isolated_home: Path) -> None:
+    config = isolated_home / "config" / "deskctl" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('desk = "lab"\n[desks.lab]\nurl = "sim://lab"\nsit = "68cm"\n')
+    result = deskctl("desks")
+    assert result.returncode == 0, result.stderr
+    assert "* lab" in result.stdout
+    assert "sit 68.0 cm" in result.stdout
+    assert "sim://lab" in deskctl("status").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (("move", "abc"), 2, "'abc' is not a height"),
+        (("move", "-5cm"), 2, "is not a height"),
+        (("move", "1e9"), 2, "'1e9' is not a height"),
+        (("move", "3000mm"), 2, "outside this desk's range"),
+        (("move", "20cm"), 2, "outside this desk's range"),
+        (("move",), 2, "arguments are required: height"),
+        (("--desk", "bluetooth://desk", "status"), 2, "unknown desk type 'bluetooth://'"),
+        (("--desk", "kitchen", "status"), 2, "neither a desk URL nor a desk in the config"),
+        (("--desk", "sim://x?warp=9", "status"), 2, "no option 'warp'"),
+        (("up", "90cm"), 2, "outside this desk's range"),
+        (("up", "900cm"), 2, "not a plausible desk height"),
+        (("preset", "7"), 2, "presets 1 to 4"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_nonzero_exit(
+    args: tuple[str, ...], code: int, words: str
+) -> None:
+    result = deskctl(*args)
+    assert result.returncode == code
+    assert words in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("deskctl: ")
+    assert result.stdout == ""
+
+
+def test_broken_config_names_file_line_and_field_and_is_kept(isolated_home: Path) -> None:
+    config = isolated_home / "config" / "deskctl" / "config.toml"
+    config.parent.mkdir(parents=True)
+    text = 'unit = "cm"\nsit = "72cm"\nstand = "11O cm"\n'
+    config.write_text(text)
+    result = deskctl("status")
+    assert result.returncode == 2
+    assert f"{config}, line 3: stand:" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert config.read_text() == text
+
+
+def test_config_file_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('desk = "sim://from-env"\n')
+    result = deskctl("status", env={**os.environ, "DESKCTL_CONFIG": str(config)})
+    assert "sim://from-env" in result.stdout
+    result = deskctl("status", env={**os.environ, "DESKCTL_DESK": "sim://chosen"})
+    assert "sim://chosen" in result.stdout
+
+
+def test_missing_state_directory_is_created(tmp_path: Path) -> None:
+    state = tmp_path / "not" / "yet" / "there"
+    env = {**os.environ, "XDG_STATE_HOME": str(state)}
+    assert deskctl("status", env=env).returncode == 0
+    assert (state / "deskctl").is_dir()
+
+
+def test_unusable_state_directory_is_one_line_and_exit_6(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = deskctl("status", env={**os.environ, "XDG_STATE_HOME": str(blocker)})
+    assert result.returncode == 6
+    assert result.stderr.startswith("deskctl: cannot create the folder")
+    assert result.stderr.count("\n") == 1
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_second_process_gets_desk_busy_naming_the_holder(isolated_home: Path) -> None:
+    from deskctl.paths import Paths
+
+    with DeskLock(Paths.from_env().lock_file("sim://default"), "sim://default"):
+        result = deskctl("--desk", FAST, "stand")
+    assert result.returncode == 4
+    assert "sim://default is busy" in result.stderr
+    assert f"pid {os.getpid()}" in result.stderr
+    assert status()["height_mm"] == 720.0  # nothing moved
+
+
+def test_ctrl_c_during_a_move_stops_the_desk_and_exits_130() -> None:
+    # stderr on a terminal, so that the progress bar tells us the move is under way.
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [DESKCTL, "move", "125cm"], stdout=subprocess.PIPE, stderr=terminal, text=True
+    )
+    os.close(terminal)
+    seen = b""
+    while not re.search(rb"to 125\.0 cm.*(7[3-9]|[89]\d|1[01]\d)\.\d cm", seen, re.DOTALL):
+        ready, _, _ = select.select([controller], [], [], 30)
+        assert ready, f"the progress bar never showed the desk moving: {seen!r}"
+        seen += os.read(controller, 4096)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    os.close(controller)
+    after = status()
+    assert not after["moving"]
+    assert 720.0 < after["height_mm"] < 1250.0
+
+
+def test_help_lists_exit_codes() -> None:
+    result = deskctl("--help")
+    assert result.returncode == 0
+    assert "130  interrupted" in result.stdout

@@ -1,0 +1,43 @@
+"""Layer rules: only the TUI imports textual; the simulated desk loads no radio or serial code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CORE_AND_DRIVERS = [
+    "deskctl",
+    "deskctl.units",
+    "deskctl.model",
+    "deskctl.physics",
+    "deskctl.motion",
+    "deskctl.desk",
+    "deskctl.config",
+    "deskctl.cli",
+    "deskctl.drivers.registry",
+    "deskctl.drivers.sim",
+    "deskctl.profiles",
+]
+
+
+def loaded_after_importing(modules: list[str]) -> set[str]:
+    code = (
+        "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print(' '.join(sys.modules))"
+    )
+    # Run from the tests folder: the checkout's top folder would shadow the installed package.
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=HERE
+    )
+    return set(result.stdout.split())
+
+
+def test_core_and_drivers_never_import_textual() -> None:
+    loaded = loaded_after_importing(CORE_AND_DRIVERS)
+    assert not {m for m in loaded if m.split(".")[0] == "textual"}
+
+
+def test_the_simulated_desk_needs_no_bluetooth_serial_or_mqtt() -> None:
+    loaded = {m.split(".")[0] for m in loaded_after_importing(CORE_AND_DRIVERS)}
+    assert not loaded & {"bleak", "bumble", "serial", "serial_asyncio_fast", "aiomqtt", "rich"}
