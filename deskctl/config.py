@@ -18,7 +18,6 @@ Every problem is reported with the file, the line and the field.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +80,8 @@ def load_config(path: Path) -> Config:
         raise ConfigError(str(path), None, None, f"cannot read it: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), None, None, "it is not UTF-8 text") from None
+    import tomllib  # only when there is a file to read: status with no config starts faster
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

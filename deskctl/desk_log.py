@@ -33,9 +33,18 @@ def remember(desk: Desk, path: Path) -> None:
     now = desk.clock.now()
     desk.duty.stop(now)
     data = {
-        "duty_runs": [(start + offset, end + offset) for start, end in desk.duty.runs],
+        # Wall-clock seconds, rounded so that an unchanged desk saves unchanged text.
+        "duty_runs": [
+            (round(start + offset, 1), round(end + offset, 1)) for start, end in desk.duty.runs
+        ],
         "coast_samples": (
             desk.strategy.coast.samples if isinstance(desk.strategy, HoldAndWatch) else []
         ),
     }
-    write_atomic(path, json.dumps(data).encode())
+    text = json.dumps(data)
+    try:
+        unchanged = path.read_text() == text
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        write_atomic(path, text.encode())

@@ -128,6 +128,22 @@ class MotorModel:
         """Put the controller into a fault state, as restored from a saved desk."""
         self.fault, self._fault_until = fault, clears_at
 
+    def settles_in(self) -> float | None:
+        """Seconds until the motor rests, if it is already braking towards rest; else None.
+
+        Controllers report the moment they stop, not only at their report rate.
+        """
+        speed = abs(self.speed_mm_s)
+        if self._mode is _Mode.STOP:
+            return speed / self.params.decel
+        if self._mode in (_Mode.DRIVE, _Mode.TARGET) and speed > 0:
+            distance = abs(self._goal - self.height_mm)
+            if distance <= speed * speed / (2 * self.params.decel) + _EPS:
+                return 2 * distance / speed
+        if self._stop_at is not None:
+            return max(0.0, self._stop_at - self.now) + speed / self.params.decel
+        return None
+
     def accepts_moves(self, now: float) -> bool:
         self.advance(now)
         return self.fault is None

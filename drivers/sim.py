@@ -70,6 +70,7 @@ class SimDesk(Desk):
         self._presets: dict[int, float | None] = dict.fromkeys(range(1, PRESET_SLOTS + 1))
         self._ticker: asyncio.Task[None] | None = None
         self._saved_at = 0.0
+        self._saved_text = ""
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -119,7 +120,9 @@ class SimDesk(Desk):
     async def _tick(self) -> None:
         # Runs only while the motor runs: an idle simulated desk wakes nobody.
         while self.model.busy:
-            await self.clock.sleep(self.report_interval_s)
+            settles = self.model.settles_in()
+            interval = self.report_interval_s
+            await self.clock.sleep(interval if settles is None else min(interval, settles + 1e-3))
             self.model.advance(self.clock.now())
             self._report()
             if self.clock.now() - self._saved_at >= SAVE_EVERY_S:
@@ -143,11 +146,10 @@ class SimDesk(Desk):
 
     def _load(self, path: Path, now: float) -> None:
         try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            return
+            self._saved_text = path.read_text()
+            data = json.loads(self._saved_text)
         except (OSError, ValueError):
-            return  # a damaged simulator file just means a fresh simulated desk
+            return  # a missing or damaged simulator file just means a fresh simulated desk
         offset = now - time.time()
         with contextlib.suppress(KeyError, TypeError, ValueError):
             self.model.height_mm = self.params.limits.clamp(float(data["height_mm"]))
@@ -170,10 +172,14 @@ class SimDesk(Desk):
             "height_mm": round(model.height_mm, 1),
             "presets": {str(k): v for k, v in self._presets.items()},
             "fault": None if model.fault is None else model.fault.value,
-            "fault_clears_at": None if clears is None else clears + offset,
-            "duty_runs": [(s + offset, e + offset) for s, e in model.duty.runs],
+            # Wall-clock seconds, rounded so that an unchanged desk saves unchanged text.
+            "fault_clears_at": None if clears is None else round(clears + offset, 1),
+            "duty_runs": [(round(s + offset, 1), round(e + offset, 1)) for s, e in model.duty.runs],
         }
-        write_atomic(self._state_file, json.dumps(data).encode())
+        text = json.dumps(data)
+        if text != self._saved_text:  # a desk that did not move costs no disk write
+            write_atomic(self._state_file, text.encode())
+            self._saved_text = text
         self._saved_at = now
 
 

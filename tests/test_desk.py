@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from deskctl.drivers.sim import SimDesk
 
 from deskctl.clock import LoopClock
+from deskctl.drivers.sim import SimDesk
 from deskctl.errors import Collision, Interrupted, OutOfRange, Overheated, Unsupported
 from deskctl.model import DeskState, Direction, Fault, Link
 from deskctl.physics import MotorParams

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from deskctl.drivers.sim import SimDesk
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from deskctl.clock import LoopClock
+from deskctl.drivers.sim import SimDesk
 from deskctl.model import Direction
 from deskctl.motion import CoastModel, HoldAndWatch, MotionStrategy, NativeMoveTo
 from deskctl.physics import MotorModel, MotorParams

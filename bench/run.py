@@ -1,0 +1,30 @@
+"""Run every benchmark and print one markdown table.
+
+    .venv/bin/python bench/run.py        # after scripts/setup --test
+
+Figures are ratios against a reference measured in the same run, because the
+machines these run on are shared and noisy.  Peers (the published ``idasen``
+client) are installed into their own virtual environment under ``.bench/``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import cold_start
+import moves
+
+
+def main() -> int:
+    rows: list[tuple[str, str, str, str]] = []
+    rows += moves.run()
+    rows += cold_start.run()
+    print("| benchmark | measured | target | met |")
+    print("|---|---|---|---|")
+    for name, measured, target, met in rows:
+        print(f"| {name} | {measured} | {target} | {met} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
