@@ -172,7 +172,8 @@ def test_a_second_process_gets_desk_busy_naming_the_holder(isolated_home: Path) 
     assert status()["height_mm"] == 720.0  # nothing moved
 
 
-def test_ctrl_c_during_a_move_stops_the_desk_and_exits_130() -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_a_move_stops_the_desk_and_exits_130(stop_signal: signal.Signals) -> None:
     # stderr on a terminal, so that the progress bar tells us the move is under way.
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
@@ -184,7 +185,7 @@ def test_ctrl_c_during_a_move_stops_the_desk_and_exits_130() -> None:
         ready, _, _ = select.select([controller], [], [], 30)
         assert ready, f"the progress bar never showed the desk moving: {seen!r}"
         seen += os.read(controller, 4096)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     assert process.wait(timeout=30) == 130
     os.close(controller)
     after = status()
