@@ -30,4 +30,6 @@ def env_with(**changes: str) -> dict[str, str]:
 
 # Failures on these slow examples shrink for minutes; "quick" reports the first failure as found.
 settings.register_profile("quick", phases=[Phase.explicit, Phase.reuse, Phase.generate])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# CI checks the same examples on every run, so that a red build always means a change broke it.
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
