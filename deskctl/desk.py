@@ -71,6 +71,7 @@ class Desk(ABC):
         self.unit = Unit.CM
         self._hub = StateHub(DeskState(height_mm=limits.min_mm, link=Link.DISCONNECTED))
         self._motion: asyncio.Task[Any] | None = None
+        self._motion_error: DeskctlError | None = None
 
     # -- what drivers provide -----------------------------------------------------------------
 
@@ -230,10 +231,22 @@ class Desk(ABC):
                 with contextlib.suppress(asyncio.CancelledError, DeskctlError):
                     await task
                 raise
-            raise Interrupted("the move was stopped before it reached its target") from None
+            error, self._motion_error = self._motion_error, None
+            raise error or Interrupted(
+                "the move was stopped before it reached its target"
+            ) from None
         finally:
             if self._motion is task:
                 self._motion = None
+
+    def _fail_motion(self, error: DeskctlError) -> None:
+        """End the motion in progress with ``error`` (drivers call this when the link drops).
+
+        The move is not resumed later: whoever asked for it decides again.
+        """
+        if self._motion is not None and not self._motion.done():
+            self._motion_error = error
+            self._motion.cancel()
 
     async def _end_motion(self) -> None:
         task, self._motion = self._motion, None

@@ -63,6 +63,10 @@ class ConnectionLost(DeskUnavailable):
     """The link dropped; any move in progress was stopped and is not resumed."""
 
 
+class PairingRequired(DeskUnavailable):
+    """The desk or the operating system refused the link until it is paired or permitted."""
+
+
 class DeskBusy(DeskctlError):
     """Another process controls the desk."""
 

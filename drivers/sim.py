@@ -13,19 +13,18 @@ import asyncio
 import contextlib
 import json
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from deskctl.atomic import write_atomic
 from deskctl.clock import Clock, LoopClock
+from deskctl.drivers.url_options import take_physics
 from deskctl.desk import Desk
 from deskctl.duty import DutyCycle
 from deskctl.errors import UnknownDeskURL
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault
 from deskctl.motion import HoldAndWatch, MotionStrategy, NativeMoveTo
 from deskctl.physics import MotorModel, MotorParams
-from deskctl.units import parse_height
 
 FAMILY = "simulated"
 PRESET_SLOTS = 4
@@ -183,58 +182,20 @@ class SimDesk(Desk):
         self._saved_at = now
 
 
-_PARAM_NAMES = {f.name for f in fields(MotorParams)}
-_URL_ALIASES = {
-    "min": "min_mm",
-    "max": "max_mm",
-    "top_speed": "top_speed_mm_s",
-    "ramp": "ramp_s",
-    "coast": "coast_s",
-    "latency": "stop_latency_s",
-    "report": "report_interval_s",
-}
-_HEIGHT_PARAMS = {"min_mm", "max_mm"}
-
-
 def from_url(name: str, options: dict[str, str], state_file: Path | None) -> SimDesk:
     """Build a simulated desk from ``sim://NAME?option=value&...``."""
     options = dict(options)
-    speed = _number(options.pop("speed", "1"), "speed")
+    physics = take_physics("sim", options, others=("strategy",))
     strategy_name = options.pop("strategy", "native")
-    height = options.pop("height", None)
-    obstacle = options.pop("obstacle", None)
-    physics: dict[str, float] = {}
-    for key, value in options.items():
-        field_name = _URL_ALIASES.get(key, key)
-        if field_name not in _PARAM_NAMES:
-            known = ", ".join(["speed", "strategy", "height", "obstacle", *_URL_ALIASES])
-            raise UnknownDeskURL(f"sim:// has no option {key!r} (it knows {known})")
-        physics[field_name] = (
-            parse_height(value) if field_name in _HEIGHT_PARAMS else _number(value, key)
-        )
-    try:
-        params = MotorParams(**physics)
-    except ValueError as error:
-        raise UnknownDeskURL(f"sim://{name}: {error}") from None
     strategies: dict[str, type[MotionStrategy]] = {"native": NativeMoveTo, "hold": HoldAndWatch}
     if strategy_name not in strategies:
         raise UnknownDeskURL(f"sim:// strategy must be 'native' or 'hold', not {strategy_name!r}")
     return SimDesk(
         name,
-        params,
+        physics.params,
         state_file=state_file,
-        clock=LoopClock(speed),
+        clock=LoopClock(physics.speed),
         strategy=strategies[strategy_name](),
-        height_mm=None if height is None else parse_height(height),
-        obstacle_mm=None if obstacle is None else parse_height(obstacle),
+        height_mm=physics.height_mm,
+        obstacle_mm=physics.obstacle_mm,
     )
-
-
-def _number(text: str, name: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UnknownDeskURL(f"sim:// option {name} must be a number, not {text!r}") from None
-    if not 0 <= value < 1e6:
-        raise UnknownDeskURL(f"sim:// option {name} must be a number from 0, not {text!r}")
-    return value
