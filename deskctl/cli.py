@@ -223,6 +223,18 @@ async def cmd_desks(ctx: Context) -> int:
     return 0
 
 
+async def cmd_scan(ctx: Context) -> int:
+    from deskctl.drivers.scan import scan
+
+    desks = await scan(ctx.args.timeout)
+    rows = [f"{d.name or '(no name)':<20} {d.address:<20} {d.rssi:>4} dBm  {d.url}" for d in desks]
+    ctx.emit(
+        "\n".join(rows) or "no desks found (is the desk powered, and not connected elsewhere?)",
+        {"desks": [d.__dict__ | {"url": d.url} for d in desks]},
+    )
+    return 0
+
+
 # -- progress ---------------------------------------------------------------------------------
 
 
@@ -305,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     preset.add_argument("slot", nargs="?", type=int, help="preset number to recall")
     preset.add_argument("--save", action="store_true", help="store the current height in SLOT")
     add("desks", cmd_desks, "list the configured desks")
+    scan = add("scan", cmd_scan, "list Bluetooth desks nearby, with their desk URLs")
+    scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
     return parser
 
 

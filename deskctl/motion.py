@@ -94,21 +94,27 @@ class NativeMoveTo:
             async with repeating(
                 lambda: port.send_target(target_mm), port.target_repeat_s, port.clock
             ):
-                started = False
-                while True:
-                    state = await states.next(timeout=_stall_timeout(port))
-                    if state is None:
-                        if not started:
-                            raise MoveFailed(
-                                "the desk did not start moving; check its cable or power"
-                            )
-                        raise MoveFailed("the desk stopped reporting its height during the move")
-                    if state.fault is not None:
-                        return state
-                    if state.moving:
-                        started = True
-                    elif started or abs(state.height_mm - target_mm) <= self.tolerance_mm:
-                        return state
+                state = await self._watch(port, states, target_mm)
+        if state.fault is None:
+            # End the move-to the way the controllers' own apps do.  Not after a fault:
+            # a stop would re-arm a desk that hit something, and that is the user's call.
+            await port.release()
+        return state
+
+    async def _watch(self, port: MotionPort, states: Subscription, target_mm: float) -> DeskState:
+        started = False
+        while True:
+            state = await states.next(timeout=_stall_timeout(port))
+            if state is None:
+                if not started:
+                    raise MoveFailed("the desk did not start moving; check its cable or power")
+                raise MoveFailed("the desk stopped reporting its height during the move")
+            if state.fault is not None:
+                return state
+            if state.moving:
+                started = True
+            elif started or abs(state.height_mm - target_mm) <= self.tolerance_mm:
+                return state
 
 
 @dataclass

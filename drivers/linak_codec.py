@@ -215,7 +215,8 @@ def decode_position(payload: bytes) -> float | None:
     """Millimetres from a DESK_OFFSET or MEMORY_n answer, None for an unset memory."""
     if len(payload) < 3 or payload[0] != 0x01:
         return None
-    return struct.unpack_from("<H", payload, 1)[0] / RAW_PER_MM
+    raw: int = struct.unpack_from("<H", payload, 1)[0]
+    return raw / RAW_PER_MM
 
 
 USER_ID_LENGTH = 16

@@ -45,9 +45,28 @@ def _sim(url: DeskURL, paths: Paths) -> Desk:
     return sim.from_url(name, url.options, paths.state_file("sim", name))
 
 
-# scheme -> (factory, what the address is, an example)
+def _linak(url: DeskURL, paths: Paths) -> Desk:
+    from deskctl.drivers.linak import LinakDesk
+
+    if not url.address:
+        raise UnknownDeskURL("linak:// needs the desk's address, like linak://C2:6D:4A:10:22:33")
+    if url.options:
+        raise UnknownDeskURL(f"linak:// takes no options, not {', '.join(url.options)}")
+    return LinakDesk(url.address)
+
+
+def _linak_emulated(url: DeskURL, paths: Paths) -> Desk:
+    from deskctl.drivers import linak_emulated
+
+    name = url.address or "default"
+    return linak_emulated.from_url(name, url.options, paths.state_file("linak-emu", name))
+
+
+# scheme -> (factory, an example)
 DRIVERS: dict[str, tuple[DeskFactory, str]] = {
     "sim": (_sim, "sim://default"),
+    "linak": (_linak, "linak://ADDRESS"),
+    "linak-emu": (_linak_emulated, "linak-emu://NAME"),
 }
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from deskctl.atomic import write_atomic
 from deskctl.clock import Clock, LoopClock
-from deskctl.drivers.url_options import take_physics
 from deskctl.desk import Desk
+from deskctl.drivers.url_options import take_physics
 from deskctl.duty import DutyCycle
 from deskctl.errors import UnknownDeskURL
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault

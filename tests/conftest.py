@@ -32,4 +32,6 @@ def env_with(**changes: str) -> dict[str, str]:
 settings.register_profile("quick", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 # CI checks the same examples on every run, so that a red build always means a change broke it.
 settings.register_profile("ci", derandomize=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+)

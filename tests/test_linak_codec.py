@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -114,7 +116,5 @@ def test_decoders_raise_only_protocol_errors(data: bytes) -> None:
         codec.DpgCapabilities.decode,
         codec.decode_position,
     ):
-        try:
+        with contextlib.suppress(ProtocolError):
             decode(data)
-        except ProtocolError:
-            pass
