@@ -14,21 +14,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PEERS = ROOT / ".bench"
+PEERS = ROOT / ".venv-peers"  # made by scripts/setup --test
 RUNS = 21
-
-
-def peer(name: str, package: str) -> Path:
-    """The peer's executable, in a virtual environment of its own (created on first use)."""
-    venv = PEERS / name
-    executable = venv / "bin" / name
-    if not executable.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", package],
-            check=True,
-        )
-    return executable
 
 
 def wall_time(command: list[str], env: dict[str, str]) -> float:
@@ -38,7 +25,7 @@ def wall_time(command: list[str], env: dict[str, str]) -> float:
 
 
 def run() -> list[tuple[str, str, str, str]]:
-    idasen = peer("idasen", "idasen==0.13.1")
+    idasen = PEERS / "idasen" / "bin" / "idasen"
     deskctl = Path(sys.executable).with_name("deskctl")
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "XDG_STATE_HOME": home, "XDG_CONFIG_HOME": home}

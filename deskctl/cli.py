@@ -364,6 +364,15 @@ def main(argv: list[str] | None = None) -> int:
     except DeskctlError as error:
         print(f"deskctl: {error}", file=sys.stderr)
         return error.exit_code
+    except Exception as error:  # a bug: one line for people, the traceback on request
+        if os.environ.get("DESKCTL_DEBUG"):
+            raise
+        print(
+            f"deskctl: unexpected error: {type(error).__name__}: {error} "
+            "(run with DESKCTL_DEBUG=1 to see where)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 async def _run(args: argparse.Namespace) -> int:

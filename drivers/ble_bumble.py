@@ -80,6 +80,7 @@ class VirtualRadio:
     def __init__(self) -> None:
         self.link = LocalLink()  # type: ignore[no-untyped-call]
         self.peripherals: dict[str, tuple[Controller, Device]] = {}
+        self._advertising: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
     def shared(cls) -> VirtualRadio:
@@ -106,25 +107,42 @@ class VirtualRadio:
         controller, device = _device_on(self.link, address, name)
         if build is not None:
             build(device)
+        advertising = _advertising_data(name, advertised_service_uuids)
+
+        async def advertise() -> None:
+            await device.start_advertising(
+                advertising_data=advertising,
+                advertising_interval_min=20.0,
+                advertising_interval_max=20.0,
+            )
+
+        def on_connection(connection: Connection) -> None:
+            def on_disconnection(*_: object) -> None:
+                # Advertise again, as desks do; tracked so that removal can wait for it
+                # (bumble's own auto-restart cannot be waited for).
+                if address in self.peripherals:
+                    self._advertising[address] = asyncio.get_running_loop().create_task(advertise())
+
+            connection.on("disconnection", on_disconnection)
+
+        device.on("connection", on_connection)
         await device.power_on()
-        await device.start_advertising(
-            auto_restart=True,
-            advertising_data=_advertising_data(name, advertised_service_uuids),
-            advertising_interval_min=20.0,
-            advertising_interval_max=20.0,
-        )
+        await advertise()
         self.peripherals[address] = (controller, device)
         return device
 
     async def remove_peripheral(self, address: str) -> None:
         """Take a peripheral off the air, dropping its connections."""
-        controller, device = self.peripherals.pop(address.upper())
-        device.auto_restart_advertising = False  # type: ignore[attr-defined]
-        with contextlib.suppress(Exception):
-            await device.stop_advertising()
+        address = address.upper()
+        controller, device = self.peripherals.pop(address)
         for connection in list(device.connections.values()):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(hci.HCI_Error, core.BaseBumbleError, TimeoutError):
                 await connection.disconnect()
+        restart = self._advertising.pop(address, None)
+        if restart is not None:
+            await restart
+        if device.is_advertising:
+            await device.stop_advertising()
         self.link.remove_controller(controller)
 
     def central(self) -> tuple[Controller, Device]:

@@ -139,7 +139,7 @@ class LinakDesk(Desk):
             raise DeskNotFound(
                 f"the desk at {self.address} did not answer within {self.connect_timeout_s:.0f} s"
             ) from None
-        except BleakError as error:
+        except (BleakError, OSError) as error:
             raise _link_error(self.address, error) from None
         self._client = client
         try:
@@ -305,8 +305,11 @@ class LinakDesk(Desk):
         return dict(self.memories)
 
 
-def _link_error(address: str, error: BleakError) -> DeskUnavailable:
+def _link_error(address: str, error: BleakError | OSError) -> DeskUnavailable:
     text = str(error)
+    if isinstance(error, OSError) and not isinstance(error, TimeoutError):
+        # No BlueZ, no D-Bus, no adapter: the operating system has no Bluetooth to offer.
+        return DeskUnavailable(f"Bluetooth is not available on this computer ({text})")
     lowered = text.lower()
     if "auth" in lowered or "notpermitted" in lowered or "not permitted" in lowered:
         if sys.platform == "darwin":

@@ -197,3 +197,22 @@ def test_help_lists_exit_codes() -> None:
     result = deskctl("--help")
     assert result.returncode == 0
     assert "130  interrupted" in result.stdout
+
+
+def test_emulated_linak_desk_from_the_command_line() -> None:
+    # The real Linak driver, over a virtual radio, to an emulated desk in the same process.
+    desk = "linak-emu://lab?speed=50"
+    assert deskctl("--desk", desk, "stand").returncode == 0
+    result = deskctl("--desk", "linak-emu://lab", "--json", "status")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["height_mm"] == 1100.0
+    assert "linak" in json.loads(result.stdout)["family"]
+    assert result.stderr == ""
+
+
+def test_unreachable_bluetooth_is_one_line() -> None:
+    # Whether this machine has Bluetooth or not, the answer is one line, never a traceback.
+    result = deskctl("--desk", "linak://C2:DE:AD:BE:EF:00", "status")
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("deskctl: ")
