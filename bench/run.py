@@ -12,12 +12,14 @@ from __future__ import annotations
 import sys
 
 import cold_start
+import linak
 import moves
 
 
 def main() -> int:
     rows: list[tuple[str, str, str, str]] = []
     rows += moves.run()
+    rows += linak.run()
     rows += cold_start.run()
     print("| benchmark | measured | target | met |")
     print("|---|---|---|---|")
