@@ -89,6 +89,7 @@ class LinakEmulator:
         self._ticker: asyncio.Task[None] | None = None
         self._reference_at: float | None = None
         self._chars: dict[str, Characteristic[Any]] = {}
+        self._answers: set[asyncio.Task[None]] = set()
         self._random = random.Random(self.options.seed)  # noqa: S311 (radio noise, not secrets)
         self._last_delivery = 0.0
 
@@ -258,7 +259,11 @@ class LinakEmulator:
         except ProtocolError as error:
             log.warning("ignored: %s", error)
             return
-        asyncio.get_running_loop().create_task(self._notify(codec.CHAR_DPG, self._answer(request)))
+        task = asyncio.get_running_loop().create_task(
+            self._notify(codec.CHAR_DPG, self._answer(request))
+        )
+        self._answers.add(task)  # keep it alive until the answer is out
+        task.add_done_callback(self._answers.discard)
 
     def _answer(self, request: codec.DpgRequest) -> bytes:
         command = request.command

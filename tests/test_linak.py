@@ -7,17 +7,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from bleak.exc import BleakError
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from deskctl.clock import LoopClock
 from deskctl.drivers import linak_codec as codec
 from deskctl.drivers.ble_bumble import BumbleClient, BumbleScanner
-from deskctl.drivers.linak import LinakDesk
+from deskctl.drivers.linak import LinakDesk, _link_error
 from deskctl.drivers.linak_emulator import LinakEmulator, LinakOptions
 from deskctl.drivers.scan import scan
-from deskctl.errors import Collision, ConnectionLost, DeskNotFound, OutOfRange
-from deskctl.model import Fault, Link
+from deskctl.errors import (
+    Collision,
+    ConnectionLost,
+    DeskNotFound,
+    DeskUnavailable,
+    OutOfRange,
+    PairingRequired,
+)
+from deskctl.model import Direction, Fault, Link
 from deskctl.physics import MotorParams
 from deskctl.vtime import run_virtual
 
@@ -152,6 +160,47 @@ def test_disconnect_mid_move_stops_by_watchdog_reports_and_reconnects() -> None:
             await desk.move_to(900.0)
 
     run_virtual(scenario())
+
+
+def test_hold_to_move_runs_while_held_and_stops_on_release() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            async with desk.hold(Direction.UP):
+                await asyncio.sleep(3.0)  # held longer than one command runs the motor
+                assert emulator.model.busy
+            await emulator.settled()
+            assert 790.0 < emulator.height_mm < 830.0
+            assert commands(emulator).count("47 00") >= 5
+            assert commands(emulator)[-1] == "ff 00"
+
+    run_virtual(scenario())
+
+
+def test_close_is_idempotent_and_leaves_the_desk_advertising_for_others() -> None:
+    async def scenario() -> None:
+        async with emulated() as (_, desk):
+            await desk.close()
+            await desk.close()
+            assert desk.state.link is Link.DISCONNECTED
+            other = LinakDesk(ADDRESS, client_backend=BumbleClient, scanner_backend=BumbleScanner)
+            async with other:
+                assert other.state.link is Link.CONNECTED
+
+    run_virtual(scenario())
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "words"),
+    [
+        (BleakError("org.bluez.Error.AuthenticationFailed"), PairingRequired, "bluetoothctl pair"),
+        (BleakError("Device with address X was not found"), DeskNotFound, "powered"),
+        (FileNotFoundError(2, "No such file or directory"), DeskUnavailable, "not available"),
+    ],
+)
+def test_link_errors_say_what_to_do(error: Exception, kind: type[Exception], words: str) -> None:
+    mapped = _link_error("C2:00:00:00:00:09", error)  # type: ignore[arg-type]
+    assert type(mapped) is kind
+    assert words in str(mapped)
 
 
 def test_collision_ends_the_move_until_the_user_stops_the_desk() -> None:
