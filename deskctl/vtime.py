@@ -76,3 +76,15 @@ def run_virtual(main: Coroutine[Any, Any, T], start: float = 0.0) -> T:
     """Run ``main`` to completion on a fresh virtual-time loop."""
     with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(start)) as runner:
         return runner.run(main)
+
+
+async def elapse(seconds: float) -> None:
+    """Let ``seconds`` of loop time pass: instant on a :class:`VirtualTimeLoop`.
+
+    Tests use it to move the clock (the desk runs meanwhile), never to wait for
+    something to happen.
+    """
+    loop = asyncio.get_running_loop()
+    if not isinstance(loop, VirtualTimeLoop):
+        raise TypeError("elapse() is for virtual time; await the event instead")
+    await asyncio.sleep(seconds)

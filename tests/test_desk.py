@@ -11,7 +11,7 @@ from deskctl.drivers.sim import SimDesk
 from deskctl.errors import Collision, Interrupted, OutOfRange, Overheated, Unsupported
 from deskctl.model import DeskState, Direction, Fault, Link
 from deskctl.physics import MotorParams
-from deskctl.vtime import run_virtual
+from deskctl.vtime import elapse, run_virtual
 
 
 class RecordingSimDesk(SimDesk):
@@ -71,7 +71,7 @@ def test_a_new_move_interrupts_the_one_in_progress() -> None:
     async def scenario() -> None:
         async with RecordingSimDesk() as desk:
             first = asyncio.create_task(desk.move_to(1200.0))
-            await asyncio.sleep(2.0)
+            await elapse(2.0)
             final = await desk.move_to(900.0)
             with pytest.raises(Interrupted):
                 await first
@@ -84,12 +84,12 @@ def test_stop_ends_a_move_at_once() -> None:
     async def scenario() -> None:
         async with RecordingSimDesk() as desk:
             move = asyncio.create_task(desk.move_to(1200.0))
-            await asyncio.sleep(3.0)
+            await elapse(3.0)
             await desk.stop()
             assert desk.sent[-1] == "stop" or desk.sent[-2] == "stop"
             with pytest.raises(Interrupted):
                 await move
-            await asyncio.sleep(1.0)
+            await elapse(1.0)
             assert not desk.state.moving
             assert 720.0 < desk.state.height_mm < 1200.0
 
@@ -100,14 +100,14 @@ def test_hold_moves_only_while_held_and_stops_at_the_limit() -> None:
     async def scenario() -> None:
         async with RecordingSimDesk(height_mm=1000.0) as desk:
             async with desk.hold(Direction.UP):
-                await asyncio.sleep(2.0)
+                await elapse(2.0)
                 assert desk.state.moving
-            await asyncio.sleep(1.0)
+            await elapse(1.0)
             assert not desk.state.moving
             released_at = desk.state.height_mm
             assert 1030.0 < released_at < 1080.0
             async with desk.hold(Direction.UP):
-                await asyncio.sleep(60.0)  # far longer than the travel takes
+                await elapse(60.0)  # far longer than the travel takes
             assert desk.state.height_mm == 1270.0
 
     run_virtual(scenario())
@@ -117,7 +117,7 @@ def test_hold_keeps_pressing_so_the_deadman_never_trips() -> None:
     async def scenario() -> None:
         async with RecordingSimDesk(height_mm=700.0) as desk:
             async with desk.hold(Direction.UP):
-                await asyncio.sleep(5.0)
+                await elapse(5.0)
                 assert desk.state.moving
             assert desk.sent.count("press UP") >= 5
 
@@ -129,7 +129,7 @@ def test_collision_is_reported_and_latched_until_stop() -> None:
         async with RecordingSimDesk(height_mm=1000.0, obstacle_mm=850.0) as desk:
             with pytest.raises(Collision, match="deskctl stop"):
                 await desk.move_to(700.0)
-            await asyncio.sleep(1.0)  # the desk backs off
+            await elapse(1.0)  # the desk backs off
             assert desk.state.fault is Fault.COLLISION
             assert desk.state.height_mm == pytest.approx(860.0)
             sent = len(desk.sent)
@@ -155,7 +155,7 @@ def test_duty_cycle_guard_refuses_a_move_the_motor_cannot_finish() -> None:
             with pytest.raises(Overheated, match="let it rest"):
                 await desk.move_to(650.0)
             assert len(desk.sent) == sent
-            await asyncio.sleep(300.0)
+            await elapse(300.0)
             await desk.move_to(650.0)
 
     run_virtual(scenario())
@@ -196,7 +196,7 @@ def test_close_stops_a_moving_desk_and_is_idempotent() -> None:
         desk = RecordingSimDesk()
         await desk.connect()
         move = asyncio.create_task(desk.move_to(1200.0))
-        await asyncio.sleep(1.0)
+        await elapse(1.0)
         await desk.close()
         await desk.close()
         assert "stop" in desk.sent

@@ -27,7 +27,7 @@ from deskctl.errors import (
 )
 from deskctl.model import Direction, Fault, Link
 from deskctl.physics import MotorParams
-from deskctl.vtime import run_virtual
+from deskctl.vtime import elapse, run_virtual
 
 ADDRESS = "C2:00:00:00:00:01"
 
@@ -105,14 +105,14 @@ def test_cancel_mid_move_stops_the_desk_within_one_report() -> None:
     async def scenario() -> None:
         async with emulated() as (emulator, desk):
             move = asyncio.create_task(desk.move_to(1250.0))
-            await asyncio.sleep(3.0)
+            await elapse(3.0)
             sent = len(emulator.received)
             move.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await move
-            await asyncio.sleep(emulator.model.params.report_interval_s)
+            await elapse(emulator.model.params.report_interval_s)
             assert "ff 00" in [v.hex(" ") for _, v in emulator.received[sent:]]
-            await asyncio.sleep(emulator.model.params.coast_s)
+            await elapse(emulator.model.params.coast_s)
             assert not emulator.model.busy
 
     run_virtual(scenario())
@@ -122,11 +122,11 @@ def test_stop_ends_a_move() -> None:
     async def scenario() -> None:
         async with emulated() as (emulator, desk):
             move = asyncio.create_task(desk.move_to(1250.0))
-            await asyncio.sleep(2.0)
+            await elapse(2.0)
             await desk.stop()
             with pytest.raises(Exception, match="stopped before"):
                 await move
-            await asyncio.sleep(1.0)
+            await elapse(1.0)
             assert not emulator.model.busy
             assert 720.0 < emulator.height_mm < 900.0
 
@@ -138,13 +138,13 @@ def test_disconnect_mid_move_stops_by_watchdog_reports_and_reconnects() -> None:
         async with emulated() as (emulator, desk):
             with desk.subscribe() as states:
                 move = asyncio.create_task(desk.move_to(1250.0))
-                await asyncio.sleep(3.0)
+                await elapse(3.0)
                 await emulator.out_of_range()
                 with pytest.raises(ConnectionLost, match="not resumed"):
                     await move
                 assert desk.state.link is Link.RECONNECTING
                 # No one refreshes the target any more: the desk stops by itself.
-                await asyncio.sleep(emulator.options.reference_timeout_s + 1.0)
+                await elapse(emulator.options.reference_timeout_s + 1.0)
                 assert not emulator.model.busy
                 stopped_at = emulator.height_mm
                 await emulator.back_in_range()
@@ -155,7 +155,7 @@ def test_disconnect_mid_move_stops_by_watchdog_reports_and_reconnects() -> None:
                     if links[-2:] == [Link.RECONNECTING, Link.CONNECTED]:
                         break
             assert desk.state.height_mm == pytest.approx(stopped_at, abs=0.1)
-            await asyncio.sleep(5.0)
+            await elapse(5.0)
             assert emulator.height_mm == stopped_at  # the move was not resumed
             await desk.move_to(900.0)
 
@@ -166,7 +166,7 @@ def test_hold_to_move_runs_while_held_and_stops_on_release() -> None:
     async def scenario() -> None:
         async with emulated() as (emulator, desk):
             async with desk.hold(Direction.UP):
-                await asyncio.sleep(3.0)  # held longer than one command runs the motor
+                await elapse(3.0)  # held longer than one command runs the motor
                 assert emulator.model.busy
             await emulator.settled()
             assert 790.0 < emulator.height_mm < 830.0

@@ -13,7 +13,7 @@ from deskctl.drivers.sim import SimDesk
 from deskctl.model import Direction
 from deskctl.motion import CoastModel, HoldAndWatch, MotionStrategy, NativeMoveTo
 from deskctl.physics import MotorModel, MotorParams
-from deskctl.vtime import run_virtual
+from deskctl.vtime import elapse, run_virtual
 
 STRATEGIES = {"native": NativeMoveTo, "hold": HoldAndWatch}
 
@@ -85,7 +85,7 @@ def test_cancel_always_stops_the_desk(kind: str, params: MotorParams, after: flo
     async def scenario() -> None:
         async with sim(params, 650.0, STRATEGIES[kind]()) as desk:
             move = asyncio.create_task(desk.move_to(1250.0))
-            await asyncio.sleep(after)
+            await elapse(after)
             with desk.subscribe() as states:
                 move.cancel()
                 with pytest.raises(asyncio.CancelledError):
