@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from _typeshed import FileDescriptorLike
 
 T = TypeVar("T")
+IO_GRACE_S = 0.002
 
 
 class _FastForwardSelector(selectors.BaseSelector):
@@ -48,6 +49,13 @@ class _FastForwardSelector(selectors.BaseSelector):
         if timeout is None:
             # No timer is pending: only real I/O can wake us, so wait for it.
             return self._inner.select(None)
+        if len(self._inner.get_map()) > 1:
+            # Files besides the loop's own wake-up pipe are watched, and a kernel may still
+            # be handing bytes over (a pseudo-terminal does so asynchronously): give it a
+            # moment of real time before declaring the loop idle.
+            ready = self._inner.select(IO_GRACE_S)
+            if ready:
+                return ready
         self._loop.advance(timeout)
         return []
 

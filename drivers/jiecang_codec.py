@@ -77,6 +77,7 @@ class Reply(IntEnum):
 
 
 PRESET_REPLIES = {Reply.PRESET_1: 1, Reply.PRESET_2: 2, Reply.PRESET_3: 3, Reply.PRESET_4: 4}
+PRESET_REPLIES_BY_SLOT = {slot: reply for reply, slot in PRESET_REPLIES.items()}
 
 
 def error_name(code: int) -> str:

@@ -62,11 +62,20 @@ def _linak_emulated(url: DeskURL, paths: Paths) -> Desk:
     return linak_emulated.from_url(name, url.options, paths.state_file("linak-emu", name))
 
 
+def _jiecang(url: DeskURL, paths: Paths) -> Desk:
+    from deskctl.drivers.jiecang import JiecangDesk
+
+    if not url.address:
+        raise UnknownDeskURL("jiecang:// needs a serial port, like jiecang:///dev/ttyUSB0")
+    return JiecangDesk(url.address)
+
+
 # scheme -> (factory, an example)
 DRIVERS: dict[str, tuple[DeskFactory, str]] = {
     "sim": (_sim, "sim://default"),
     "linak": (_linak, "linak://ADDRESS"),
     "linak-emu": (_linak_emulated, "linak-emu://NAME"),
+    "jiecang": (_jiecang, "jiecang:///dev/ttyUSB0"),
 }
 
 

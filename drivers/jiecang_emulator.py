@@ -1,0 +1,185 @@
+"""An emulated Jiecang control box on a serial line (a pseudo-terminal at 9600 baud).
+
+State is the core motor model; the service speaks Jiecang frames: height
+reports while the motor runs, move-to-height (unless the box is an older one
+with presets and steps only), steps that run the motor briefly, stop, units,
+limits, four presets, and E/H error codes.  On request the line misbehaves:
+noise between frames, dropped bytes, bad checksums.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+from deskctl.clock import Clock, LoopClock
+from deskctl.drivers import jiecang_codec as codec
+from deskctl.drivers.pty_port import PtyPort
+from deskctl.model import Direction, Fault
+from deskctl.physics import MotorModel, MotorParams
+
+MM_PER_INCH = 25.4
+
+
+@dataclass
+class JiecangOptions:
+    # Jiecang boxes ramp softly and take about 19 mm to stop from full speed.
+    params: MotorParams = field(
+        default_factory=lambda: MotorParams(min_mm=650.0, max_mm=1300.0, coast_s=1.0)
+    )
+    height_mm: float = 720.0
+    inches: bool = False
+    move_to: bool = True
+    """Older serial boxes have only presets and steps."""
+    presets_mm: dict[int, float] = field(default_factory=dict)
+    step_s: float = 0.3
+    """How long one UP or DOWN frame runs the motor; a held key repeats it."""
+    obstacle_mm: float | None = None
+    noise: float = 0.0
+    """Chance that junk bytes precede a frame."""
+    drop: float = 0.0
+    """Chance that one byte of a frame is lost."""
+    corrupt: float = 0.0
+    """Chance that a frame's checksum is wrong."""
+    seed: int = 0
+
+
+class JiecangEmulator:
+    def __init__(self, options: JiecangOptions | None = None, clock: Clock | None = None) -> None:
+        self.options = options or JiecangOptions()
+        self.clock = clock or LoopClock()
+        self.model = MotorModel(
+            self.options.params, self.options.height_mm, obstacle_mm=self.options.obstacle_mm
+        )
+        self.presets: dict[int, float | None] = {
+            slot: self.options.presets_mm.get(slot) for slot in range(1, 5)
+        }
+        self.received: list[codec.Frame] = []
+        self._parser = codec.FrameParser(header=codec.HOST_HEADER)
+        self._port: PtyPort | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._reported_fault: Fault | None = None
+        self._random = random.Random(self.options.seed)  # noqa: S311 (line noise, not secrets)
+
+    async def start(self) -> str:
+        """Power on; returns the serial port path a driver opens."""
+        self.model.now = self.clock.now()
+        self._port = PtyPort(self._on_data, self.clock)
+        return self._port.path
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._port is not None:
+            await self._port.close()
+            self._port = None
+
+    async def settled(self) -> None:
+        if self._ticker is not None:
+            await asyncio.shield(self._ticker)
+
+    @property
+    def height_mm(self) -> float:
+        self.model.advance(self.clock.now())
+        return self.model.height_mm
+
+    # -- units on the wire --------------------------------------------------------------------
+
+    def _tenths(self, mm: float) -> int:
+        return round(mm / MM_PER_INCH * 10 if self.options.inches else mm)
+
+    def _mm(self, tenths: int) -> float:
+        return tenths * MM_PER_INCH / 10 if self.options.inches else float(tenths)
+
+    # -- service ------------------------------------------------------------------------------
+
+    def _on_data(self, data: bytes) -> None:
+        for frame in self._parser.feed(data):
+            self.received.append(frame)
+            self._handle(frame)
+
+    def _handle(self, frame: codec.Frame) -> None:
+        now, op, model = self.clock.now(), frame.op, self.model
+        if op in (codec.Op.WAKE, codec.Op.POLL):
+            self._report_height()
+        elif op in (codec.Op.UP, codec.Op.DOWN):
+            direction = Direction.UP if op == codec.Op.UP else Direction.DOWN
+            model.drive(direction, now, hold_s=self.options.step_s)
+        elif op == codec.Op.STOP:
+            model.stop(now)
+        elif op == codec.Op.MOVE_TO and self.options.move_to and len(frame.payload) == 2:
+            model.move_to(self._mm(codec.decode_height(frame.payload)), now)
+            self._reply(codec.Reply.TARGET, frame.payload)
+        elif op == codec.Op.SETTINGS:
+            for reply, slot in codec.PRESET_REPLIES.items():
+                height = self.presets[slot]
+                self._reply(
+                    reply, codec.encode_height(0 if height is None else self._tenths(height))
+                )
+            self._report_height()
+        elif op == codec.Op.LIMITS:
+            params = model.params
+            self._reply(
+                codec.Reply.LIMITS,
+                codec.encode_height(round(params.max_mm))
+                + codec.encode_height(round(params.min_mm)),
+            )
+        elif op == codec.Op.UNITS:
+            self._reply(codec.Reply.UNITS, bytes([int(self.options.inches)]))
+        elif op in codec.SAVE_OPS.values():
+            slot = next(s for s, o in codec.SAVE_OPS.items() if o == op)
+            self.presets[slot] = model.height_mm
+            self._reply(
+                codec.PRESET_REPLIES_BY_SLOT[slot],
+                codec.encode_height(self._tenths(model.height_mm)),
+            )
+        elif op in codec.GOTO_OPS.values():
+            slot = next(s for s, o in codec.GOTO_OPS.items() if o == op)
+            height = self.presets[slot]
+            if height is not None:
+                model.move_to(height, now)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self.model.busy and (self._ticker is None or self._ticker.done()):
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        self._report_fault()
+
+    async def _tick(self) -> None:
+        params = self.model.params
+        while self.model.busy:
+            settles = self.model.settles_in()
+            interval = params.report_interval_s
+            await self.clock.sleep(interval if settles is None else min(interval, settles + 1e-3))
+            self.model.advance(self.clock.now())
+            self._report_height()
+            self._report_fault()
+
+    def _report_height(self) -> None:
+        self.model.advance(self.clock.now())
+        self._reply(
+            codec.Reply.HEIGHT, codec.encode_height(self._tenths(self.model.height_mm)) + b"\x07"
+        )
+
+    def _report_fault(self) -> None:
+        fault = self.model.fault
+        if fault is Fault.OVERHEATED and self._reported_fault is not fault:
+            self._reply(codec.Reply.ERROR, bytes([codec.OVERHEATED]))
+        self._reported_fault = fault
+
+    def _reply(self, op: int, payload: bytes) -> None:
+        if self._port is None:
+            return
+        frame = bytearray(codec.encode_reply(op, payload))
+        chance = self._random.random
+        if chance() < self.options.corrupt:
+            frame[-2] ^= 0x5A
+        if chance() < self.options.drop:
+            del frame[self._random.randrange(len(frame))]
+        noise = (
+            bytes(self._random.randrange(256) for _ in range(3))
+            if chance() < self.options.noise
+            else b""
+        )
+        self._port.send(noise + bytes(frame))
