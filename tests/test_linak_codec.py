@@ -68,14 +68,14 @@ def test_dpg_requests() -> None:
 @given(st.floats(0, 6553.5), st.floats(-300, 300))
 def test_height_speed_round_trip(above_base: float, speed: float) -> None:
     height, decoded_speed = codec.decode_height_speed(codec.encode_height_speed(above_base, speed))
-    assert height == pytest.approx(above_base, abs=0.05)
+    assert height == pytest.approx(above_base, abs=0.0501)
     assert decoded_speed == pytest.approx(speed, abs=0.005)
 
 
 @given(st.floats(0, 3276.7))
 def test_reference_round_trip(above_base: float) -> None:
     assert codec.decode_reference(codec.encode_reference(above_base)) == pytest.approx(
-        above_base, abs=0.05
+        above_base, abs=0.0501
     )
 
 
@@ -102,7 +102,7 @@ def test_position_round_trip(position: float | None) -> None:
     if position is None:
         assert decoded is None
     else:
-        assert decoded == pytest.approx(position, abs=0.05)
+        assert decoded == pytest.approx(position, abs=0.0501)
 
 
 @given(st.binary(max_size=24))
