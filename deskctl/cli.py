@@ -235,6 +235,46 @@ async def cmd_scan(ctx: Context) -> int:
     return 0
 
 
+async def cmd_emulate(ctx: Context) -> int:
+    from urllib.parse import parse_qsl
+
+    from deskctl.clock import LoopClock
+    from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
+    from deskctl.drivers.url_options import number, take_physics
+
+    options = dict(parse_qsl(ctx.args.options or ""))
+    flags = ("inches", "move_to", "noise", "drop", "corrupt")
+    base = JiecangOptions()
+    physics = take_physics("jiecang", options, others=flags, base=base.params)
+
+    def option(name: str, default: str) -> float:
+        return number("jiecang", name, options.get(name, default))
+
+    emulator = JiecangEmulator(
+        JiecangOptions(
+            params=physics.params,
+            height_mm=physics.height_mm or base.height_mm,
+            inches=option("inches", "0") > 0,
+            move_to=option("move_to", "1") > 0,
+            obstacle_mm=physics.obstacle_mm,
+            noise=option("noise", "0"),
+            drop=option("drop", "0"),
+            corrupt=option("corrupt", "0"),
+        ),
+        LoopClock(physics.speed),
+    )
+    path = await emulator.start()
+    ctx.emit(
+        f"emulated Jiecang box on {path}: use --desk jiecang://{path} (Ctrl-C ends it)",
+        {"family": "jiecang", "port": path, "url": f"jiecang://{path}"},
+    )
+    try:
+        await asyncio.Event().wait()  # serve until interrupted
+    finally:
+        await emulator.stop()
+    return 0
+
+
 # -- progress ---------------------------------------------------------------------------------
 
 
@@ -317,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     preset.add_argument("slot", nargs="?", type=int, help="preset number to recall")
     preset.add_argument("--save", action="store_true", help="store the current height in SLOT")
     add("desks", cmd_desks, "list the configured desks")
+    emulate = add("emulate", cmd_emulate, "run an emulated desk on a serial port until Ctrl-C")
+    emulate.add_argument("family", choices=["jiecang"], help="the desk family to emulate")
+    emulate.add_argument(
+        "--options",
+        metavar="KEY=VALUE&...",
+        help="as for sim:// (speed, min, max, ...), and inches=1, move_to=0, noise/drop/corrupt=P",
+    )
     scan = add("scan", cmd_scan, "list Bluetooth desks nearby, with their desk URLs")
     scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
     return parser
@@ -357,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
-        if args.command == "watch":
+        if args.command in ("watch", "emulate"):
             return 0
         print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
         return Interrupted.exit_code

@@ -137,7 +137,9 @@ class JiecangDesk(Desk):
         now, last = self.clock.now(), self.state
         elapsed = now - last.timestamp
         speed = (height_mm - last.height_mm) / elapsed if last.moving and elapsed > 0 else 0.0
-        self._publish(DeskState(height_mm, speed, True, self._fault, Link.CONNECTED, now))
+        # A changing height is motion; the first report after connecting is not.
+        moving = last.link is Link.CONNECTED and (last.moving or height_mm != last.height_mm)
+        self._publish(DeskState(height_mm, speed, moving, self._fault, Link.CONNECTED, now))
         # No report for a while means the motor has stopped.
         if self._settle is not None:
             self._settle.cancel()

@@ -7,7 +7,7 @@ these; each driver takes what it knows from what is left.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from deskctl.errors import UnknownDeskURL
 from deskctl.physics import MotorParams
@@ -37,7 +37,10 @@ class PhysicsOptions:
 
 
 def take_physics(
-    scheme: str, options: dict[str, str], others: tuple[str, ...] = ()
+    scheme: str,
+    options: dict[str, str],
+    others: tuple[str, ...] = (),
+    base: MotorParams | None = None,
 ) -> PhysicsOptions:
     """Read the physics options out of ``options`` (removing them); any key that is
     neither a physics option nor one of ``others`` is an error that lists what is known."""
@@ -59,7 +62,7 @@ def take_physics(
             parse_height(value) if field_name in _HEIGHTS else number(scheme, key, value)
         )
     try:
-        params = MotorParams(**physics)
+        params = replace(base or MotorParams(), **physics)
     except ValueError as error:
         raise UnknownDeskURL(f"{scheme}://: {error}") from None
     return PhysicsOptions(

@@ -216,3 +216,25 @@ def test_unreachable_bluetooth_is_one_line() -> None:
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("deskctl: ")
+
+
+def test_emulate_a_jiecang_box_and_drive_it_over_its_serial_port() -> None:
+    emulator = subprocess.Popen(
+        [DESKCTL, "emulate", "jiecang", "--options", "speed=50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert emulator.stdout is not None
+        announced = emulator.stdout.readline()  # the emulator says where it listens
+        port = re.search(r"/dev/\S+(?=:)", announced)
+        assert port, announced
+        desk = f"jiecang://{port.group(0)}"
+        assert deskctl("--desk", desk, "stand").returncode == 0
+        result = deskctl("--desk", desk, "--json", "status")
+        assert json.loads(result.stdout)["height_mm"] == 1100.0
+        assert json.loads(result.stdout)["moving"] is False
+    finally:
+        emulator.send_signal(signal.SIGINT)
+        assert emulator.wait(timeout=30) == 0
