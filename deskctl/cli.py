@@ -114,7 +114,6 @@ async def cmd_status(ctx: Context) -> int:
 async def _move(ctx: Context, target: float | Callable[[Desk], float]) -> int:
     async with ctx.desk() as desk:
         height = target(desk) if callable(target) else target
-        desk.limits.check(height, ctx.unit)
         try:
             with _progress(ctx, desk, height):
                 state = await desk.move_to(height)
