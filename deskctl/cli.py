@@ -239,38 +239,67 @@ async def cmd_emulate(ctx: Context) -> int:
 
     from deskctl.clock import LoopClock
     from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
+    from deskctl.drivers.loctek_emulator import LoctekEmulator, LoctekOptions
     from deskctl.drivers.url_options import number, take_physics
 
+    family: str = ctx.args.family
     options = dict(parse_qsl(ctx.args.options or ""))
-    flags = ("inches", "move_to", "noise", "drop", "corrupt")
-    base = JiecangOptions()
-    physics = take_physics("jiecang", options, others=flags, base=base.params)
 
     def option(name: str, default: str) -> float:
-        return number("jiecang", name, options.get(name, default))
+        return number(family, name, options.get(name, default))
 
-    emulator = JiecangEmulator(
-        JiecangOptions(
-            params=physics.params,
-            height_mm=physics.height_mm or base.height_mm,
-            inches=option("inches", "0") > 0,
-            move_to=option("move_to", "1") > 0,
-            obstacle_mm=physics.obstacle_mm,
-            noise=option("noise", "0"),
-            drop=option("drop", "0"),
-            corrupt=option("corrupt", "0"),
-        ),
-        LoopClock(physics.speed),
-    )
+    emulator: JiecangEmulator | LoctekEmulator
+    if family == "jiecang":
+        flags = ("inches", "move_to", "noise", "drop", "corrupt")
+        base = JiecangOptions()
+        physics = take_physics(family, options, others=flags, base=base.params)
+        emulator = JiecangEmulator(
+            JiecangOptions(
+                params=physics.params,
+                height_mm=physics.height_mm or base.height_mm,
+                inches=option("inches", "0") > 0,
+                move_to=option("move_to", "1") > 0,
+                obstacle_mm=physics.obstacle_mm,
+                noise=option("noise", "0"),
+                drop=option("drop", "0"),
+                corrupt=option("corrupt", "0"),
+            ),
+            LoopClock(physics.speed),
+        )
+    else:
+        base_loctek = LoctekOptions()
+        physics = take_physics(family, options, others=("inches",), base=base_loctek.params)
+        emulator = LoctekEmulator(
+            LoctekOptions(
+                params=physics.params,
+                height_mm=physics.height_mm or base_loctek.height_mm,
+                inches=option("inches", "0") > 0,
+                obstacle_mm=physics.obstacle_mm,
+            ),
+            LoopClock(physics.speed),
+        )
     path = await emulator.start()
     ctx.emit(
-        f"emulated Jiecang box on {path}: use --desk jiecang://{path} (Ctrl-C ends it)",
-        {"family": "jiecang", "port": path, "url": f"jiecang://{path}"},
+        f"emulated {family} box on {path}: use --desk {family}://{path} (Ctrl-C ends it)",
+        {"family": family, "port": path, "url": f"{family}://{path}"},
     )
     try:
         await asyncio.Event().wait()  # serve until interrupted
     finally:
         await emulator.stop()
+    return 0
+
+
+async def cmd_calibrate(ctx: Context) -> int:
+    from deskctl.calibrate import calibrate
+
+    async with ctx.desk() as desk:
+        coast = await calibrate(desk)
+        ctx.emit(
+            f"learned: reacts after {coast.latency_s:.2f} s, brakes at "
+            f"{coast.decel_mm_s2:.0f} mm/s², top speed {coast.top_speed_mm_s:.0f} mm/s",
+            {"latency_s": coast.latency_s, "decel_mm_s2": coast.decel_mm_s2},
+        )
     return 0
 
 
@@ -357,11 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
     preset.add_argument("--save", action="store_true", help="store the current height in SLOT")
     add("desks", cmd_desks, "list the configured desks")
     emulate = add("emulate", cmd_emulate, "run an emulated desk on a serial port until Ctrl-C")
-    emulate.add_argument("family", choices=["jiecang"], help="the desk family to emulate")
+    emulate.add_argument("family", choices=["jiecang", "loctek"], help="the family to emulate")
     emulate.add_argument(
         "--options",
         metavar="KEY=VALUE&...",
-        help="as for sim:// (speed, min, max, ...), and inches=1, move_to=0, noise/drop/corrupt=P",
+        help="as for sim:// (speed, min, max, ...), and inches=1; jiecang also move_to=0, "
+        "noise/drop/corrupt=P",
+    )
+    add(
+        "calibrate",
+        cmd_calibrate,
+        "teach deskctl how a desk without move-to-height coasts (it moves the desk)",
     )
     scan = add("scan", cmd_scan, "list Bluetooth desks nearby, with their desk URLs")
     scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")

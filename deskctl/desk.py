@@ -182,6 +182,16 @@ class Desk(ABC):
             )
         return final
 
+    async def move_to_roughly(self, height_mm: float) -> DeskState:
+        """Like :meth:`move_to`, but ending short of the target is no error (for calibration)."""
+        self.limits.check(height_mm, self.unit)
+        self._check_ready()
+        self._check_duty(abs(height_mm - self.state.height_mm))
+        final = await self._run_motion(lambda: self.strategy.run(self, height_mm))
+        if final.fault is not None:
+            raise self._fault_error(final)
+        return final
+
     async def stop(self) -> None:
         """Stop at once; also re-arms a desk that stopped on a collision."""
         await self._halt()

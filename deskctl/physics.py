@@ -174,7 +174,9 @@ class MotorModel:
         """Let go of a held button: brake after the controller's stop latency."""
         self.advance(now)
         if self._mode is not _Mode.IDLE and self._stop_at is None:
+            # From here the controller's reaction time decides, not a held key's timeout.
             self._stop_at = now + self.params.stop_latency_s
+            self._drive_until = None
             self.advance(now)
 
     def stop(self, now: float) -> None:

@@ -127,7 +127,7 @@ def encode_display(text: str) -> bytes:
 def display_text(height_mm: float, inches: bool = False) -> str:
     """How the panel shows a height: 0.1 cm below 100 cm, whole cm above (likewise inches)."""
     value = height_mm / (25.4 if inches else 10.0)
-    if value < 100:
+    if round(value, 1) < 100:
         return f"{value:4.1f}"
     return f"{round(value):3d}"
 

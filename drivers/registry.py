@@ -70,12 +70,24 @@ def _jiecang(url: DeskURL, paths: Paths) -> Desk:
     return JiecangDesk(url.address)
 
 
+def _loctek(url: DeskURL, paths: Paths) -> Desk:
+    from deskctl.drivers.loctek import LoctekDesk
+
+    if not url.address:
+        raise UnknownDeskURL("loctek:// needs a serial port, like loctek:///dev/ttyUSB0")
+    units = url.options.get("units", "cm")
+    if units not in ("cm", "in") or set(url.options) - {"units"}:
+        raise UnknownDeskURL("loctek:// takes one option, units=cm or units=in")
+    return LoctekDesk(url.address, inches=units == "in")
+
+
 # scheme -> (factory, an example)
 DRIVERS: dict[str, tuple[DeskFactory, str]] = {
     "sim": (_sim, "sim://default"),
     "linak": (_linak, "linak://ADDRESS"),
     "linak-emu": (_linak_emulated, "linak-emu://NAME"),
     "jiecang": (_jiecang, "jiecang:///dev/ttyUSB0"),
+    "loctek": (_loctek, "loctek:///dev/ttyUSB0"),
 }
 
 

@@ -238,3 +238,20 @@ def test_emulate_a_jiecang_box_and_drive_it_over_its_serial_port() -> None:
     finally:
         emulator.send_signal(signal.SIGINT)
         assert emulator.wait(timeout=30) == 0
+
+
+def test_emulate_a_loctek_box_and_move_it_by_holding_its_keys() -> None:
+    emulator = subprocess.Popen(
+        [DESKCTL, "emulate", "loctek"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert emulator.stdout is not None
+        port = re.search(r"/dev/\S+(?=:)", emulator.stdout.readline())
+        assert port
+        moved = deskctl("--desk", f"loctek://{port.group(0)}", "--json", "move", "78cm")
+        assert moved.returncode == 0, moved.stderr
+        # Not calibrated yet: within what the driver promises before it has learned the desk.
+        assert json.loads(moved.stdout)["height_mm"] == pytest.approx(780.0, abs=5.0)
+    finally:
+        emulator.send_signal(signal.SIGINT)
+        assert emulator.wait(timeout=30) == 0

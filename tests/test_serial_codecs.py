@@ -113,7 +113,13 @@ def test_seven_segment_six_in_both_spellings() -> None:
 
 @pytest.mark.parametrize(
     ("mm", "inches", "shown"),
-    [(739.0, False, "73.9"), (1023.0, False, "102"), (999.4, False, "99.9"), (762.0, True, "30.0")],
+    [
+        (739.0, False, "73.9"),
+        (1023.0, False, "102"),
+        (999.4, False, "99.9"),
+        (999.6, False, "100"),
+        (762.0, True, "30.0"),
+    ],
 )
 def test_panel_resolution(mm: float, inches: bool, shown: str) -> None:
     assert loctek.display_text(mm, inches) == shown

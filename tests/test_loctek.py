@@ -1,0 +1,53 @@
+"""The Loctek driver against the emulated box, over a real pseudo-terminal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from deskctl.calibrate import calibrate
+from deskctl.clock import LoopClock
+from deskctl.drivers.loctek import LoctekDesk
+from deskctl.drivers.loctek_emulator import LoctekEmulator, LoctekOptions
+from deskctl.vtime import elapse, run_virtual
+
+
+@asynccontextmanager
+async def emulated(
+    options: LoctekOptions | None = None,
+) -> AsyncIterator[tuple[LoctekEmulator, LoctekDesk]]:
+    emulator = LoctekEmulator(options)
+    port = await emulator.start()
+    try:
+        async with LoctekDesk(port, clock=LoopClock()) as desk:
+            yield emulator, desk
+    finally:
+        await emulator.stop()
+
+
+def test_wakes_the_screen_and_reads_the_height() -> None:
+    async def scenario() -> None:
+        async with emulated(LoctekOptions(height_mm=739.0)) as (emulator, desk):
+            assert desk.state.height_mm == 739.0
+            await elapse(60.0)
+            assert emulator.display() == "   "  # the screen went to sleep
+
+    run_virtual(scenario())
+
+
+def test_hold_and_watch_lands_within_the_display_resolution() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            await calibrate(desk)
+            for target in (900.0, 760.0, 950.0, 800.0):  # below 100 cm: 1 mm digits
+                await desk.move_to(target)
+                await emulator.settled()
+                assert emulator.height_mm == pytest.approx(target, abs=1.0)
+            for target in (1150.0, 1050.0):  # above: whole centimetres
+                await desk.move_to(target)
+                await emulator.settled()
+                assert emulator.height_mm == pytest.approx(target, abs=5.5)
+
+    run_virtual(scenario())
