@@ -75,6 +75,12 @@ class JiecangEmulator:
             await self._port.close()
             self._port = None
 
+    async def unplug(self) -> None:
+        """The cable is pulled: the line goes dead, the box itself carries on."""
+        if self._port is not None:
+            await self._port.close()
+            self._port = None
+
     async def settled(self) -> None:
         if self._ticker is not None:
             await asyncio.shield(self._ticker)

@@ -159,6 +159,26 @@ class LoctekDesk(Desk):
     async def release(self) -> None:
         self.line.write(codec.WAKE)  # no key: the box stops
 
+    async def _recall_preset(self, slot: int) -> DeskState:
+        """Press the preset's key; the box drives there by itself."""
+        with self.subscribe() as states:
+            # Wake the screen (a sleeping box takes the first key as a wake-up), then one
+            # press: the box drives there by itself (a no-key frame now would stop it).
+            self.line.write(codec.WAKE)
+            self.line.write(codec.buttons(codec.PRESETS[slot]))
+            started = False
+            async for state in states:
+                started = started or state.moving
+                if started and not state.moving:
+                    return state
+
+        raise ConnectionLost(f"lost the desk on {self.port} while it moved to preset {slot}")
+
+    async def _save_preset(self, slot: int) -> None:
+        keys = (codec.Button.NONE, codec.Button.MEMORY, codec.Button.NONE, codec.PRESETS[slot])
+        for key in (*keys, codec.Button.NONE):  # wake, M, then the preset
+            self.line.write(codec.buttons(key))
+
     async def _halt(self) -> None:
         self._fault = None
         await self.release()

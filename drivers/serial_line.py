@@ -33,6 +33,7 @@ class SerialLine:
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
         self._closing = False
+        self._gone = False
 
     async def open(self) -> None:
         try:
@@ -64,15 +65,22 @@ class SerialLine:
             reason = "the line closed"
         except (OSError, serial.SerialException) as error:
             reason = str(error) or type(error).__name__
-        if not self._closing:
+        self._lost(reason)
+
+    def _lost(self, reason: str) -> None:
+        if not self._closing and not self._gone:
+            self._gone = True
             self._on_lost(reason)
 
     def write(self, data: bytes) -> None:
+        """Send bytes now; a dead line (a pulled cable shows up first here) is ConnectionLost."""
         if self._writer is None or self._writer.is_closing():
+            self._lost("the line closed")
             raise ConnectionLost(f"the serial line {self.port} is closed")
         try:
             self._writer.write(data)
         except (OSError, serial.SerialException) as error:
+            self._lost(str(error))
             raise ConnectionLost(f"lost the serial line {self.port}: {error}") from None
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,8 +12,10 @@ from deskctl.clock import LoopClock
 from deskctl.drivers import jiecang_codec as codec
 from deskctl.drivers.jiecang import JiecangDesk
 from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
-from deskctl.errors import DeskNotFound, OutOfRange
-from deskctl.vtime import run_virtual
+from deskctl.errors import ConnectionLost, DeskNotFound, OutOfRange, Overheated
+from deskctl.model import Fault, Link
+from deskctl.physics import MotorParams
+from deskctl.vtime import elapse, run_virtual
 
 
 @asynccontextmanager
@@ -88,5 +91,30 @@ def test_a_port_that_does_not_exist_is_one_clear_error() -> None:
     async def scenario() -> None:
         with pytest.raises(DeskNotFound, match="no serial port /dev/ttyNOPE"):
             await JiecangDesk("/dev/ttyNOPE").connect()
+
+    run_virtual(scenario())
+
+
+def test_h01_overheating_becomes_a_typed_error() -> None:
+    async def scenario() -> None:
+        params = MotorParams(min_mm=650.0, max_mm=1300.0, duty_on_s=8.0, duty_window_s=80.0)
+        async with emulated(JiecangOptions(params=params)) as (_, desk):
+            with pytest.raises(Overheated):
+                await desk.move_to(1250.0)  # about 14 s of running
+            assert desk.state.fault is Fault.OVERHEATED
+            assert "H01" in desk.state.detail
+
+    run_virtual(scenario())
+
+
+def test_cable_pulled_mid_move_is_one_clear_error() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            move = asyncio.create_task(desk.move_to(1250.0))
+            await elapse(2.0)
+            await emulator.unplug()
+            with pytest.raises(ConnectionLost, match="serial line"):
+                await move
+            assert desk.state.link is Link.LOST
 
     run_virtual(scenario())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from deskctl.calibrate import calibrate
 from deskctl.clock import LoopClock
 from deskctl.drivers.loctek import LoctekDesk
 from deskctl.drivers.loctek_emulator import LoctekEmulator, LoctekOptions
+from deskctl.errors import ConnectionLost
 from deskctl.vtime import elapse, run_virtual
 
 
@@ -49,5 +51,34 @@ def test_hold_and_watch_lands_within_the_display_resolution() -> None:
                 await desk.move_to(target)
                 await emulator.settled()
                 assert emulator.height_mm == pytest.approx(target, abs=5.5)
+
+    run_virtual(scenario())
+
+
+def test_cable_pulled_mid_move_is_reported_and_the_box_stops() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            move = asyncio.create_task(desk.move_to(1100.0))
+            await elapse(2.0)
+            assert emulator.model.busy
+            await emulator.unplug()
+            with pytest.raises(ConnectionLost, match="serial line"):
+                await move
+            # No key frames arrive any more: the box lets go by itself.
+            await elapse(1.0)
+            assert not emulator.model.busy
+
+    run_virtual(scenario())
+
+
+def test_presets_are_recalled_by_their_key_and_saved_with_memory() -> None:
+    async def scenario() -> None:
+        async with emulated(LoctekOptions(presets_mm={2: 1050.0})) as (emulator, desk):
+            state = await desk.recall_preset(2)
+            assert emulator.height_mm == pytest.approx(1050.0)
+            assert state.height_mm == pytest.approx(1050.0, abs=5.0)
+            await desk.save_preset(4)
+            await elapse(0.2)  # four frames at 9600 baud
+            assert emulator.presets[4] == pytest.approx(1050.0)
 
     run_virtual(scenario())
