@@ -14,12 +14,14 @@ import sys
 import cold_start
 import linak
 import moves
+import serial_desks
 
 
 def main() -> int:
     rows: list[tuple[str, str, str, str]] = []
     rows += moves.run()
     rows += linak.run()
+    rows += serial_desks.run()
     rows += cold_start.run()
     print("| benchmark | measured | target | met |")
     print("|---|---|---|---|")

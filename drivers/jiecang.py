@@ -62,6 +62,9 @@ class JiecangDesk(Desk):
             self.line.write(codec.encode(codec.Op.WAKE))
             units = await self._ask(codec.Op.UNITS, codec.Reply.UNITS)
             self.inches = bool(units[:1] == b"\x01")
+            if self.inches:
+                # The box only knows tenths of an inch: half of one is as close as it gets.
+                self.strategy.tolerance_mm = max(self.strategy.tolerance_mm, MM_PER_INCH / 20)
             limits = await self._ask(codec.Op.LIMITS, codec.Reply.LIMITS)
             high, low = codec.decode_height(limits), codec.decode_height(limits[2:])
             if 0 < low < high:

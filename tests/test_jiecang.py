@@ -40,10 +40,10 @@ def test_connect_reads_units_limits_and_presets_then_moves(inches: bool) -> None
             assert (desk.limits.min_mm, desk.limits.max_mm) == (650.0, 1300.0)
             presets = await desk.presets()
             assert presets[2] == pytest.approx(1100.0, abs=2.6)
-            for target in (1290.0, 660.0, 1000.0):
+            for target in (1290.0, 660.0, 1000.0, 1030.0):  # 1030 mm is 40.55 in
                 final = await desk.move_to(target)
                 # What the desk can represent: 1 mm, or 0.1 in in inch mode.
-                resolution = 2.54 if inches else 1.0
+                resolution = 1.27 if inches else 1.0
                 assert final.height_mm == pytest.approx(target, abs=resolution)
                 assert emulator.height_mm == pytest.approx(target, abs=resolution)
 
