@@ -149,6 +149,11 @@ class CoastModel:
         # While the controller reacts the speed rises linearly from speed to at_brake.
         return (speed + at_brake) / 2 * latency, at_brake * at_brake
 
+    def shortest_press_mm(self) -> float:
+        """Roughly how far the desk goes for the briefest press: it keeps running for
+        the reaction time, so a correction smaller than that only overshoots."""
+        return self.latency_s * self.top_speed_mm_s / 2
+
     def saw_speed(self, speed_mm_s: float) -> None:
         self.top_speed_mm_s = max(self.top_speed_mm_s, abs(speed_mm_s))
 
@@ -226,10 +231,12 @@ class HoldAndWatch:
 
     async def run(self, port: MotionPort, target_mm: float) -> DeskState:
         state = port.state
-        for _ in range(1 + self.max_corrections):
+        for attempt in range(1 + self.max_corrections):
             error = target_mm - state.height_mm
             if abs(error) <= self.tolerance_mm or state.fault is not None:
                 break
+            if attempt and abs(error) < self.coast.shortest_press_mm():
+                break  # any press would overshoot by more than it corrects
             previous = abs(error)
             state = await self._run_once(
                 port, target_mm, Direction.UP if error > 0 else Direction.DOWN
