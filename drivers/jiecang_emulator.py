@@ -9,12 +9,12 @@ noise between frames, dropped bytes, bad checksums.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from dataclasses import dataclass, field
 
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import jiecang_codec as codec
+from deskctl.drivers.motor_loop import MotorLoop
 from deskctl.drivers.pty_port import PtyPort
 from deskctl.model import Direction, Fault
 from deskctl.physics import MotorModel, MotorParams
@@ -58,7 +58,7 @@ class JiecangEmulator:
         self.received: list[codec.Frame] = []
         self._parser = codec.FrameParser(header=codec.HOST_HEADER)
         self._port: PtyPort | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self.loop = MotorLoop(self.model, self.clock, self._on_tick)
         self._reported_fault: Fault | None = None
         self._random = random.Random(self.options.seed)  # noqa: S311 (line noise, not secrets)
 
@@ -69,8 +69,7 @@ class JiecangEmulator:
         return self._port.path
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        await self.loop.stop()
         if self._port is not None:
             await self._port.close()
             self._port = None
@@ -82,8 +81,7 @@ class JiecangEmulator:
             self._port = None
 
     async def settled(self) -> None:
-        if self._ticker is not None:
-            await asyncio.shield(self._ticker)
+        await self.loop.settled()
 
     @property
     def height_mm(self) -> float:
@@ -148,19 +146,12 @@ class JiecangEmulator:
         self._kick()
 
     def _kick(self) -> None:
-        if self.model.busy and (self._ticker is None or self._ticker.done()):
-            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        self.loop.kick()
         self._report_fault()
 
-    async def _tick(self) -> None:
-        params = self.model.params
-        while self.model.busy:
-            settles = self.model.settles_in()
-            interval = params.report_interval_s
-            await self.clock.sleep(interval if settles is None else min(interval, settles + 1e-3))
-            self.model.advance(self.clock.now())
-            self._report_height()
-            self._report_fault()
+    def _on_tick(self) -> None:
+        self._report_height()
+        self._report_fault()
 
     def _report_height(self) -> None:
         self.model.advance(self.clock.now())

@@ -19,7 +19,6 @@ published Linak clients that know nothing of deskctl.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import linak_codec as codec
 from deskctl.drivers.ble_bumble import VirtualRadio
+from deskctl.drivers.motor_loop import MotorLoop
 from deskctl.errors import ProtocolError
 from deskctl.model import Direction
 from deskctl.physics import MotorModel, MotorParams
@@ -86,7 +86,7 @@ class LinakEmulator:
         self.address = ""
         self._radio: VirtualRadio | None = None
         self._device: Device | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self.loop = MotorLoop(self.model, self.clock, self._on_tick)
         self._reference_at: float | None = None
         self._chars: dict[str, Characteristic[Any]] = {}
         self._answers: set[asyncio.Task[None]] = set()
@@ -121,16 +121,12 @@ class LinakEmulator:
         """The desk loses power: the motor stops and the link drops."""
         self.model.stop(self.clock.now())
         await self.out_of_range()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await self.loop.stop()
         self.model.advance(self.model.now + 10.0)  # it coasts to rest unobserved
 
     async def settled(self) -> None:
         """Wait until the motor has come to rest."""
-        if self._ticker is not None:
-            await asyncio.shield(self._ticker)
+        await self.loop.settled()
 
     def place_obstacle(self, height_mm: float | None) -> None:
         self.model.obstacle_mm = height_mm
@@ -292,26 +288,18 @@ class LinakEmulator:
     # -- the controller's loop ----------------------------------------------------------------
 
     def _kick(self) -> None:
-        if self.model.busy and (self._ticker is None or self._ticker.done()):
-            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        self.loop.kick()
 
-    async def _tick(self) -> None:
-        # Runs only while the motor runs, reporting at the controller's rate and on stopping.
-        params = self.model.params
-        while self.model.busy:
-            settles = self.model.settles_in()
-            interval = params.report_interval_s
-            await self.clock.sleep(interval if settles is None else min(interval, settles + 1e-3))
-            now = self.clock.now()
-            self.model.advance(now)
-            if (
-                self._reference_at is not None
-                and now - self._reference_at > self.options.reference_timeout_s
-            ):
-                # The target was not refreshed in time: the controller gives up and stops.
-                self._reference_at = None
-                self.model.release(now)
-            await self._notify(codec.CHAR_HEIGHT_SPEED, self._height_speed())
+    async def _on_tick(self) -> None:
+        now = self.clock.now()
+        if (
+            self._reference_at is not None
+            and now - self._reference_at > self.options.reference_timeout_s
+        ):
+            # The target was not refreshed in time: the controller gives up and stops.
+            self._reference_at = None
+            self.model.release(now)
+        await self._notify(codec.CHAR_HEIGHT_SPEED, self._height_speed())
 
     async def _notify(self, uuid: str, value: bytes) -> None:
         if self._device is not None:

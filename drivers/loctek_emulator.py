@@ -10,11 +10,11 @@ preset stores one.  Errors show as E01/E02 on the display.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import loctek_codec as codec
+from deskctl.drivers.motor_loop import MotorLoop
 from deskctl.drivers.pty_port import PtyPort
 from deskctl.model import Direction, Fault
 from deskctl.physics import MotorModel, MotorParams
@@ -51,7 +51,7 @@ class LoctekEmulator:
         self.received: list[codec.Frame] = []
         self._parser = codec.FrameParser()
         self._port: PtyPort | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self.loop = MotorLoop(self.model, self.clock, self._show, lambda: self._show(force=True))
         self._memory_armed = False
         self._shown = ""
 
@@ -61,8 +61,7 @@ class LoctekEmulator:
         return self._port.path
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        await self.loop.stop()
         if self._port is not None:
             await self._port.close()
             self._port = None
@@ -74,8 +73,7 @@ class LoctekEmulator:
             self._port = None
 
     async def settled(self) -> None:
-        if self._ticker is not None:
-            await asyncio.shield(self._ticker)
+        await self.loop.settled()
 
     @property
     def height_mm(self) -> float:
@@ -136,17 +134,7 @@ class LoctekEmulator:
     # -- the box's loop -----------------------------------------------------------------------
 
     def _kick(self) -> None:
-        if self.model.busy and (self._ticker is None or self._ticker.done()):
-            self._ticker = asyncio.get_running_loop().create_task(self._tick())
-
-    async def _tick(self) -> None:
-        params = self.model.params
-        while self.model.busy:
-            settles = self.model.settles_in()
-            interval = params.report_interval_s
-            await self.clock.sleep(interval if settles is None else min(interval, settles + 1e-3))
-            self._show()
-        self._show(force=True)
+        self.loop.kick()
 
     def _show(self, force: bool = False) -> None:
         text = self.display()

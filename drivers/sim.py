@@ -9,7 +9,6 @@ change its physics, e.g. ``sim://lab?speed=10&strategy=hold&obstacle=800``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -19,6 +18,7 @@ from typing import Any
 from deskctl.atomic import write_atomic
 from deskctl.clock import Clock, LoopClock
 from deskctl.desk import Desk
+from deskctl.drivers.motor_loop import MotorLoop
 from deskctl.drivers.url_options import take_physics
 from deskctl.duty import DutyCycle
 from deskctl.errors import UnknownDeskURL
@@ -67,7 +67,8 @@ class SimDesk(Desk):
         self.model = MotorModel(self.params, height_mm or 720.0, obstacle_mm=obstacle_mm)
         self._state_file = state_file
         self._presets: dict[int, float | None] = dict.fromkeys(range(1, PRESET_SLOTS + 1))
-        self._ticker: asyncio.Task[None] | None = None
+        # Runs only while the motor runs: an idle simulated desk wakes nobody.
+        self.loop = MotorLoop(self.model, self.clock, self._on_tick, self._save)
         self._saved_at = 0.0
         self._saved_text = ""
 
@@ -81,10 +82,7 @@ class SimDesk(Desk):
         self._report()
 
     async def _close(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await self.loop.stop()
         self._save()
 
     # -- primitives ---------------------------------------------------------------------------
@@ -113,20 +111,12 @@ class SimDesk(Desk):
     def _command(self, action: Any) -> None:
         action(self.clock.now())
         self._report()
-        if self.model.busy and (self._ticker is None or self._ticker.done()):
-            self._ticker = asyncio.create_task(self._tick())
+        self.loop.kick()
 
-    async def _tick(self) -> None:
-        # Runs only while the motor runs: an idle simulated desk wakes nobody.
-        while self.model.busy:
-            settles = self.model.settles_in()
-            interval = self.report_interval_s
-            await self.clock.sleep(interval if settles is None else min(interval, settles + 1e-3))
-            self.model.advance(self.clock.now())
-            self._report()
-            if self.clock.now() - self._saved_at >= SAVE_EVERY_S:
-                self._save()
-        self._save()
+    def _on_tick(self) -> None:
+        self._report()
+        if self.clock.now() - self._saved_at >= SAVE_EVERY_S:
+            self._save()
 
     def _report(self) -> None:
         model = self.model
