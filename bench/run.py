@@ -3,8 +3,9 @@
     .venv/bin/python bench/run.py        # after scripts/setup --test
 
 Figures are ratios against a reference measured in the same run, because the
-machines these run on are shared and noisy.  Peers (the published ``idasen``
-client) are installed into their own virtual environment under ``.bench/``.
+machines these run on are shared and noisy.  Peers (the published Linak
+clients) live in virtual environments of their own under ``.venv-peers/``, made by
+``scripts/setup --test``.
 """
 
 from __future__ import annotations

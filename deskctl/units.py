@@ -67,11 +67,6 @@ def _checked(mm: float, shown: str) -> float:
     return round(mm, 1)
 
 
-def parse_distance(text: str) -> float:
-    """Parse a relative distance such as ``2cm`` or ``0.5in`` (same forms as heights)."""
-    return parse_height(text)
-
-
 def to_unit(mm: float, unit: Unit) -> float:
     """Convert millimetres to ``unit``."""
     return mm / MM_PER_UNIT[unit.value]

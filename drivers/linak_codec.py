@@ -224,11 +224,6 @@ USER_ID_LENGTH = 16
 DESKCTL_USER_ID = bytes([0x01]) + bytes(range(0x02, 0x02 + USER_ID_LENGTH))
 
 
-def decode_user_id(payload: bytes) -> bytes:
-    """The 16-byte id (after a leading flag byte)."""
-    return payload[1 : 1 + USER_ID_LENGTH]
-
-
 def user_id_accepted(user_id_write: bytes) -> bool:
     """Whether a USER_ID write unlocks moves on a controller that needs one."""
     return len(user_id_write) >= 1 and user_id_write[0] == 0x01
