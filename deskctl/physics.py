@@ -253,7 +253,8 @@ class MotorModel:
         if speed <= decel * dt:
             self.height_mm += v * (speed / decel) / 2
             self.speed_mm_s = 0.0
-            self._mode = _Mode.IDLE
+            if self._mode not in (_Mode.DRIVE, _Mode.TARGET):
+                self._mode = _Mode.IDLE  # a reversal brakes too, and then sets off again
         else:
             sign = 1.0 if v > 0 else -1.0
             self.height_mm += sign * (speed * dt - decel * dt * dt / 2)

@@ -45,6 +45,19 @@ def test_move_to_lands_on_target_inside_limits(
     assert max(abs(h - start) for h in [start, *seen]) <= abs(target - start) + 1e-6  # no overshoot
 
 
+@settings(max_examples=60, deadline=None)
+@given(physics, heights, heights, heights, st.floats(0.0, 3.0))
+def test_a_new_target_mid_move_is_reached_even_the_other_way(
+    params: MotorParams, start: float, first: float, second: float, after_s: float
+) -> None:
+    model = MotorModel(params, start)
+    model.move_to(first, 0.0)
+    model.advance(after_s)
+    model.move_to(second, after_s)
+    run_until_idle(model)
+    assert model.height_mm == pytest.approx(second, abs=0.01)
+
+
 @settings(max_examples=40, deadline=None)
 @given(physics, st.floats(20, 600))
 def test_long_move_takes_the_physical_minimum(params: MotorParams, distance: float) -> None:
