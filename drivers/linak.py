@@ -18,25 +18,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
-from typing import Any
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
-from bleak_retry_connector import establish_connection
 
 from deskctl.clock import Clock
 from deskctl.desk import Desk
+from deskctl.drivers import ble_connect
 from deskctl.drivers import linak_codec as codec
 from deskctl.errors import (
     ConnectionLost,
     DeskctlError,
-    DeskNotFound,
-    DeskUnavailable,
-    PairingRequired,
     ProtocolError,
 )
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault, Limits, Link
@@ -52,6 +47,11 @@ DPG_TIMEOUT_S = 2.0
 MAX_BACKOFF_S = 30.0
 # A desk moving against its command by more than this is backing off from a collision.
 REVERSAL_MM_S = 2.0
+PAIRING_ADVICE = (
+    "hold its Bluetooth button for 3 s until the light flashes fast, then run 'bluetoothctl pair"
+    " {address}' and 'bluetoothctl trust {address}' (keep bluetoothctl open while it pairs) and"
+    " try again"
+)
 
 
 class LinakDesk(Desk):
@@ -111,41 +111,21 @@ class LinakDesk(Desk):
                 await client.disconnect()
 
     async def _connect(self) -> None:
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                scanner: dict[str, Any] = {}
-                if self._scanner_backend is not None:
-                    scanner["backend"] = self._scanner_backend
-                device = await BleakScanner.find_device_by_address(
-                    self.address, timeout=self.connect_timeout_s, **scanner
-                )
-                if device is None:
-                    raise DeskNotFound(
-                        f"no desk answers at {self.address}: check that it is powered, in range "
-                        "and not connected to a phone or another computer"
-                    )
-                extra: dict[str, Any] = {}
-                if self._client_backend is not None:
-                    extra["backend"] = self._client_backend
-                client = await establish_connection(
-                    BleakClient,
-                    device,
-                    device.name or self.address,
-                    disconnected_callback=self._on_disconnected,
-                    max_attempts=2,
-                    **extra,
-                )
-        except TimeoutError:
-            raise DeskNotFound(
-                f"the desk at {self.address} did not answer within {self.connect_timeout_s:.0f} s"
-            ) from None
-        except (BleakError, OSError) as error:
-            raise _link_error(self.address, error) from None
+        client = await ble_connect.connect(
+            self.address,
+            timeout_s=self.connect_timeout_s,
+            on_disconnected=self._on_disconnected,
+            pairing_advice=PAIRING_ADVICE.format(address=self.address),
+            client_backend=self._client_backend,
+            scanner_backend=self._scanner_backend,
+        )
         self._client = client
         try:
             await self._handshake(client)
         except BleakError as error:
-            raise _link_error(self.address, error) from None
+            raise ble_connect.link_error(
+                self.address, error, PAIRING_ADVICE.format(address=self.address)
+            ) from None
 
     async def _handshake(self, client: BleakClient) -> None:
         await client.start_notify(codec.CHAR_DPG, self._on_dpg)
@@ -303,29 +283,3 @@ class LinakDesk(Desk):
 
     async def _read_presets(self) -> dict[int, float | None]:
         return dict(self.memories)
-
-
-def _link_error(address: str, error: BleakError | OSError) -> DeskUnavailable:
-    text = str(error)
-    if isinstance(error, OSError) and not isinstance(error, TimeoutError):
-        # No BlueZ, no D-Bus, no adapter: the operating system has no Bluetooth to offer.
-        return DeskUnavailable(f"Bluetooth is not available on this computer ({text})")
-    lowered = text.lower()
-    if "auth" in lowered or "notpermitted" in lowered or "not permitted" in lowered:
-        if sys.platform == "darwin":
-            return PairingRequired(
-                f"macOS refused Bluetooth for {address}: allow your terminal under System Settings"
-                " > Privacy & Security > Bluetooth, then try again"
-            )
-        return PairingRequired(
-            f"the desk at {address} wants to be paired: hold its Bluetooth button for 3 s until the"
-            f" light flashes fast, then run 'bluetoothctl pair {address}' and 'bluetoothctl trust"
-            f" {address}' (keep bluetoothctl open while it pairs) and try again"
-        )
-    if "not found" in lowered or "was not found" in lowered:
-        return DeskNotFound(f"no desk answers at {address}; is it powered and in range?")
-    if "bluetooth" in lowered and (
-        "off" in lowered or "unavailable" in lowered or "adapter" in lowered
-    ):
-        return DeskUnavailable(f"Bluetooth is not available on this computer: {text}")
-    return DeskUnavailable(f"cannot connect to the desk at {address}: {text}")

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from deskctl.clock import LoopClock
 from deskctl.drivers import linak_codec as codec
 from deskctl.drivers.ble_bumble import BumbleClient, BumbleScanner
-from deskctl.drivers.linak import LinakDesk, _link_error
+from deskctl.drivers.ble_connect import link_error
+from deskctl.drivers.linak import PAIRING_ADVICE, LinakDesk
 from deskctl.drivers.linak_emulator import LinakEmulator, LinakOptions
 from deskctl.drivers.scan import scan
 from deskctl.errors import (
@@ -198,7 +199,7 @@ def test_close_is_idempotent_and_leaves_the_desk_advertising_for_others() -> Non
     ],
 )
 def test_link_errors_say_what_to_do(error: Exception, kind: type[Exception], words: str) -> None:
-    mapped = _link_error("C2:00:00:00:00:09", error)  # type: ignore[arg-type]
+    mapped = link_error("C2:00:00:00:00:09", error, PAIRING_ADVICE)  # type: ignore[arg-type]
     assert type(mapped) is kind
     assert words in str(mapped)
 
