@@ -275,9 +275,11 @@ class HoldAndWatch:
                     if track.speed > 0 and delay < horizon:
                         await clock.sleep(delay)
                         break
-                    state = await states.next(timeout=_stall_timeout(port))
+                    # A coarse display reports rarely: wake at the release time if no report
+                    # comes first, or the release is late by up to a report interval.
+                    state = await _report_or_due(port, states, delay if track.speed > 0 else None)
                     if state is None:
-                        raise MoveFailed("the desk stopped reporting its height during the move")
+                        continue
                     if state.fault is not None or (track.speed > 0 and not state.moving):
                         return state  # stopped by itself: a limit, an obstacle or the motor
                     track = track.follow(state, direction)
@@ -299,6 +301,27 @@ def _speed_towards(before: _Track, after: DeskState, direction: Direction) -> fl
     if elapsed <= 0:
         return 0.0
     return max(0.0, (after.height_mm - before.height_mm) * direction / elapsed)
+
+
+async def _report_or_due(
+    port: MotionPort, states: Subscription, due_s: float | None
+) -> DeskState | None:
+    """The next report, or None if ``due_s`` seconds of the port's clock pass first."""
+    report = asyncio.ensure_future(states.next(timeout=_stall_timeout(port)))
+    due = None if due_s is None else asyncio.ensure_future(port.clock.sleep(due_s))
+    try:
+        if due is not None:
+            await asyncio.wait({report, due}, return_when=asyncio.FIRST_COMPLETED)
+            if not report.done():
+                return None
+        state = await report
+    finally:
+        for task in (report, due):
+            if task is not None and not task.done():
+                task.cancel()
+    if state is None:
+        raise MoveFailed("the desk stopped reporting its height during the move")
+    return state
 
 
 async def _until_stopped(port: MotionPort, states: Subscription) -> DeskState:
