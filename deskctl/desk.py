@@ -29,7 +29,7 @@ from deskctl.errors import (
     Unsupported,
 )
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault, Limits, Link
-from deskctl.motion import MotionStrategy, NativeMoveTo
+from deskctl.motion import CoastModel, HoldAndWatch, MotionStrategy, NativeMoveTo
 from deskctl.stream import StateHub, Subscription
 from deskctl.units import Unit, format_height
 
@@ -144,6 +144,11 @@ class Desk(ABC):
     # -- state --------------------------------------------------------------------------------
 
     @property
+    def coast(self) -> CoastModel | None:
+        """What hold-and-watch moves have learned of how this desk coasts, if it moves so."""
+        return self.strategy.coast if isinstance(self.strategy, HoldAndWatch) else None
+
+    @property
     def state(self) -> DeskState:
         return self._hub.latest
 
@@ -227,7 +232,9 @@ class Desk(ABC):
             try:
                 return await work()
             except BaseException:
-                await asyncio.shield(self._halt())
+                # Stop the desk; one that can no longer be reached is told nothing more.
+                with contextlib.suppress(ConnectionLost):
+                    await asyncio.shield(self._halt())
                 raise
 
         task = asyncio.create_task(guarded())

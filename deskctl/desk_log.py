@@ -9,7 +9,6 @@ from pathlib import Path
 
 from deskctl.atomic import write_atomic
 from deskctl.desk import Desk
-from deskctl.motion import HoldAndWatch
 
 
 def restore(desk: Desk, path: Path) -> None:
@@ -22,9 +21,9 @@ def restore(desk: Desk, path: Path) -> None:
         return
     offset = desk.clock.now() - time.time()
     desk.duty.runs = [(start + offset, end + offset) for start, end in runs]
-    if isinstance(desk.strategy, HoldAndWatch):
+    if desk.coast is not None:
         for speed, overrun, accel in samples:
-            desk.strategy.coast.learn(speed, overrun, accel)
+            desk.coast.learn(speed, overrun, accel)
 
 
 def remember(desk: Desk, path: Path) -> None:
@@ -37,9 +36,7 @@ def remember(desk: Desk, path: Path) -> None:
         "duty_runs": [
             (round(start + offset, 1), round(end + offset, 1)) for start, end in desk.duty.runs
         ],
-        "coast_samples": (
-            desk.strategy.coast.samples if isinstance(desk.strategy, HoldAndWatch) else []
-        ),
+        "coast_samples": desk.coast.samples if desk.coast is not None else [],
     }
     text = json.dumps(data)
     try:
