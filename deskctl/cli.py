@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from deskctl import __version__
-from deskctl.errors import DeskctlError, Interrupted
+from deskctl.errors import DeskctlError, DeskUnavailable, Interrupted
 from deskctl.units import Unit, format_height, format_speed, parse_height
 
 if TYPE_CHECKING:
@@ -278,7 +278,17 @@ async def cmd_emulate(ctx: Context) -> int:
             ),
             LoopClock(physics.speed),
         )
-    path = await emulator.start()
+    bridge = None
+    if ctx.args.tcp is None:
+        path = await emulator.start()
+    else:
+        from deskctl.drivers.tcp_bridge import TcpBridge
+
+        bridge = TcpBridge(emulator)
+        try:
+            path = f"socket://127.0.0.1:{await bridge.start('127.0.0.1', ctx.args.tcp)}"
+        except OSError as error:
+            raise DeskUnavailable(f"cannot listen on TCP port {ctx.args.tcp}: {error}") from None
     ctx.emit(
         f"emulated {family} box on {path}: use --desk {family}://{path} (Ctrl-C ends it)",
         {"family": family, "port": path, "url": f"{family}://{path}"},
@@ -286,6 +296,8 @@ async def cmd_emulate(ctx: Context) -> int:
     try:
         await asyncio.Event().wait()  # serve until interrupted
     finally:
+        if bridge is not None:
+            await bridge.stop()
         await emulator.stop()
     return 0
 
@@ -392,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE&...",
         help="as for sim:// (speed, min, max, ...), and inches=1; jiecang also move_to=0, "
         "noise/drop/corrupt=P",
+    )
+    emulate.add_argument(
+        "--tcp",
+        metavar="PORT",
+        type=int,
+        help="serve the box as a network serial bridge on this local TCP port (0: any free one)",
     )
     add(
         "calibrate",

@@ -1,4 +1,5 @@
-"""An emulated Jiecang control box on a serial line (a pseudo-terminal at 9600 baud).
+"""An emulated Jiecang control box on a serial line (a pseudo-terminal at 9600 baud)
+or behind a BLE adapter (:mod:`deskctl.drivers.jiecang_ble_emulator`).
 
 State is the core motor model; the service speaks Jiecang frames: height
 reports while the motor runs, move-to-height (unless the box is an older one
@@ -15,11 +16,14 @@ from dataclasses import dataclass, field
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import jiecang_codec as codec
 from deskctl.drivers.motor_loop import MotorLoop
-from deskctl.drivers.pty_port import PtyPort
+from deskctl.drivers.serial_box import SerialBox
 from deskctl.model import Direction, Fault
 from deskctl.physics import MotorModel, MotorParams
 
 MM_PER_INCH = 25.4
+GOTO_SLOTS: dict[int, int] = {op: slot for slot, op in codec.GOTO_OPS.items()}
+SAVE_SLOTS: dict[int, int] = {op: slot for slot, op in codec.SAVE_OPS.items()}
+MOTION_OPS = {codec.Op.UP, codec.Op.DOWN, codec.Op.STOP, codec.Op.MOVE_TO, *GOTO_SLOTS}
 
 
 @dataclass
@@ -45,7 +49,7 @@ class JiecangOptions:
     seed: int = 0
 
 
-class JiecangEmulator:
+class JiecangEmulator(SerialBox):
     def __init__(self, options: JiecangOptions | None = None, clock: Clock | None = None) -> None:
         self.options = options or JiecangOptions()
         self.clock = clock or LoopClock()
@@ -57,36 +61,25 @@ class JiecangEmulator:
         }
         self.received: list[codec.Frame] = []
         self._parser = codec.FrameParser(header=codec.HOST_HEADER)
-        self._port: PtyPort | None = None
         self.loop = MotorLoop(self.model, self.clock, self._on_tick)
         self._reported_fault: Fault | None = None
+        self.error_code: int | None = None
+        """The E code of a controller failure, shown until the box loses power."""
         self._random = random.Random(self.options.seed)  # noqa: S311 (line noise, not secrets)
 
-    async def start(self) -> str:
-        """Power on; returns the serial port path a driver opens."""
-        self.model.now = self.clock.now()
-        self._port = PtyPort(self._on_data, self.clock)
-        return self._port.path
+    def show_error(self, code: int) -> None:
+        """The controller fails (E07 is a broken hall sensor, say): it stops and reports it."""
+        self.model.stop(self.clock.now())
+        self.model.latch(Fault.CONTROLLER)
+        self.error_code = code
+        self._refuse()
 
-    async def stop(self) -> None:
-        await self.loop.stop()
-        if self._port is not None:
-            await self._port.close()
-            self._port = None
-
-    async def unplug(self) -> None:
-        """The cable is pulled: the line goes dead, the box itself carries on."""
-        if self._port is not None:
-            await self._port.close()
-            self._port = None
-
-    async def settled(self) -> None:
-        await self.loop.settled()
-
-    @property
-    def height_mm(self) -> float:
-        self.model.advance(self.clock.now())
-        return self.model.height_mm
+    def _refuse(self) -> None:
+        """A move the box will not make: it shows why (a collision latch shows nothing)."""
+        fault = self.model.fault
+        code = codec.OVERHEATED if fault is Fault.OVERHEATED else self.error_code
+        if fault is not None and code is not None:
+            self._reply(codec.Reply.ERROR, bytes([code]))
 
     # -- units on the wire --------------------------------------------------------------------
 
@@ -98,23 +91,42 @@ class JiecangEmulator:
 
     # -- service ------------------------------------------------------------------------------
 
-    def _on_data(self, data: bytes) -> None:
+    def receive(self, data: bytes) -> None:
+        """Bytes from the host, in any chunks."""
         for frame in self._parser.feed(data):
             self.received.append(frame)
             self._handle(frame)
 
     def _handle(self, frame: codec.Frame) -> None:
+        if frame.op in MOTION_OPS:
+            self._move(frame)
+        else:
+            self._answer(frame)
+        self._kick()
+
+    def _move(self, frame: codec.Frame) -> None:
         now, op, model = self.clock.now(), frame.op, self.model
+        if op == codec.Op.STOP:
+            model.stop(now)
+            return
+        if op in (codec.Op.UP, codec.Op.DOWN):
+            direction = Direction.UP if op == codec.Op.UP else Direction.DOWN
+            accepted = model.drive(direction, now, hold_s=self.options.step_s)
+        elif op == codec.Op.MOVE_TO:
+            if not self.options.move_to or len(frame.payload) != 2:
+                return  # an older box does not know the command
+            self._reply(codec.Reply.TARGET, frame.payload)
+            accepted = model.move_to(self._mm(codec.decode_height(frame.payload)), now)
+        else:
+            height = self.presets[GOTO_SLOTS[op]]
+            accepted = height is None or model.move_to(height, now)
+        if not accepted:
+            self._refuse()
+
+    def _answer(self, frame: codec.Frame) -> None:
+        op, model = frame.op, self.model
         if op in (codec.Op.WAKE, codec.Op.POLL):
             self._report_height()
-        elif op in (codec.Op.UP, codec.Op.DOWN):
-            direction = Direction.UP if op == codec.Op.UP else Direction.DOWN
-            model.drive(direction, now, hold_s=self.options.step_s)
-        elif op == codec.Op.STOP:
-            model.stop(now)
-        elif op == codec.Op.MOVE_TO and self.options.move_to and len(frame.payload) == 2:
-            model.move_to(self._mm(codec.decode_height(frame.payload)), now)
-            self._reply(codec.Reply.TARGET, frame.payload)
         elif op == codec.Op.SETTINGS:
             for reply, slot in codec.PRESET_REPLIES.items():
                 height = self.presets[slot]
@@ -131,19 +143,13 @@ class JiecangEmulator:
             )
         elif op == codec.Op.UNITS:
             self._reply(codec.Reply.UNITS, bytes([int(self.options.inches)]))
-        elif op in codec.SAVE_OPS.values():
-            slot = next(s for s, o in codec.SAVE_OPS.items() if o == op)
+        elif op in SAVE_SLOTS:
+            slot = SAVE_SLOTS[op]
             self.presets[slot] = model.height_mm
             self._reply(
                 codec.PRESET_REPLIES_BY_SLOT[slot],
                 codec.encode_height(self._tenths(model.height_mm)),
             )
-        elif op in codec.GOTO_OPS.values():
-            slot = next(s for s, o in codec.GOTO_OPS.items() if o == op)
-            height = self.presets[slot]
-            if height is not None:
-                model.move_to(height, now)
-        self._kick()
 
     def _kick(self) -> None:
         self.loop.kick()
@@ -166,7 +172,7 @@ class JiecangEmulator:
         self._reported_fault = fault
 
     def _reply(self, op: int, payload: bytes) -> None:
-        if self._port is None:
+        if not self.plugged:
             return
         frame = bytearray(codec.encode_reply(op, payload))
         chance = self._random.random
@@ -179,4 +185,4 @@ class JiecangEmulator:
             if chance() < self.options.noise
             else b""
         )
-        self._port.send(noise + bytes(frame))
+        self.transmit(noise + bytes(frame))
