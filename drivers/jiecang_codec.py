@@ -90,6 +90,40 @@ def error_name(code: int) -> str:
 OVERHEATED = 0x0E
 
 
+def ble_uuid(short: int) -> str:
+    """A 16-bit Bluetooth UUID in its full form, as bleak names services."""
+    return f"0000{short:04x}-0000-1000-8000-00805f9b34fb"
+
+
+@dataclass(frozen=True)
+class BleVariant:
+    """One BLE adapter layout: the service it advertises and its two characteristics.
+
+    Frames go to ``write`` and come back as notifications of ``notify``; where
+    sources disagree on a characteristic, every candidate is listed, first
+    match wins.
+    """
+
+    name: str
+    service: str
+    write: tuple[str, ...]
+    notify: tuple[str, ...]
+
+
+BLE_VARIANTS = (
+    BleVariant("fe60", ble_uuid(0xFE60), (ble_uuid(0xFE61),), (ble_uuid(0xFE62),)),
+    BleVariant("ff12", ble_uuid(0xFF12), (ble_uuid(0xFF01),), (ble_uuid(0xFF02),)),
+    BleVariant("ff00", ble_uuid(0xFF00), (ble_uuid(0xFF01),), (ble_uuid(0xFF02),)),
+    BleVariant(
+        "00ff",
+        ble_uuid(0x00FF),
+        (ble_uuid(0xFF01), ble_uuid(0x01FF)),
+        (ble_uuid(0xFF02), ble_uuid(0x02FF)),
+    ),
+)
+BLE_VARIANTS_BY_NAME = {variant.name: variant for variant in BLE_VARIANTS}
+
+
 def checksum(op: int, payload: bytes) -> int:
     return (op + len(payload) + sum(payload)) & 0xFF
 

@@ -62,12 +62,34 @@ def _linak_emulated(url: DeskURL, paths: Paths) -> Desk:
     return linak_emulated.from_url(name, url.options, paths.state_file("linak-emu", name))
 
 
+def _move_to_option(url: DeskURL) -> bool | None:
+    """``move_to=yes|no`` overrides asking a Jiecang box whether it has move-to-height."""
+    options = dict(url.options)
+    choice = options.pop("move_to", "auto").lower()
+    if options or choice not in _MOVE_TO_CHOICES:
+        raise UnknownDeskURL(f"{url.scheme}:// takes one option, move_to=auto, yes or no")
+    return _MOVE_TO_CHOICES[choice]
+
+
+_MOVE_TO_CHOICES: dict[str, bool | None] = {"auto": None, "yes": True, "no": False}
+
+
 def _jiecang(url: DeskURL, paths: Paths) -> Desk:
     from deskctl.drivers.jiecang import JiecangDesk
 
     if not url.address:
         raise UnknownDeskURL("jiecang:// needs a serial port, like jiecang:///dev/ttyUSB0")
-    return JiecangDesk(url.address)
+    return JiecangDesk(url.address, move_to=_move_to_option(url))
+
+
+def _jiecang_ble(url: DeskURL, paths: Paths) -> Desk:
+    from deskctl.drivers.jiecang_ble import JiecangBleDesk
+
+    if not url.address:
+        raise UnknownDeskURL(
+            "jiecang-ble:// needs the adapter's address, like jiecang-ble://C4:12:34:56:78:9A"
+        )
+    return JiecangBleDesk(url.address, move_to=_move_to_option(url))
 
 
 def _loctek(url: DeskURL, paths: Paths) -> Desk:
@@ -87,6 +109,7 @@ DRIVERS: dict[str, tuple[DeskFactory, str]] = {
     "linak": (_linak, "linak://ADDRESS"),
     "linak-emu": (_linak_emulated, "linak-emu://NAME"),
     "jiecang": (_jiecang, "jiecang:///dev/ttyUSB0"),
+    "jiecang-ble": (_jiecang_ble, "jiecang-ble://ADDRESS"),
     "loctek": (_loctek, "loctek:///dev/ttyUSB0"),
 }
 

@@ -8,12 +8,13 @@ from bleak import BleakScanner
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
-from deskctl.drivers import linak_codec
+from deskctl.drivers import jiecang_codec, linak_codec
 from deskctl.errors import DeskUnavailable
 
 # Advertised service UUID -> desk URL scheme.
 BLE_FAMILIES: dict[str, str] = {
     linak_codec.SERVICE_CONTROL: "linak",
+    **{variant.service: "jiecang-ble" for variant in jiecang_codec.BLE_VARIANTS},
 }
 
 

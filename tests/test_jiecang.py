@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
+from deskctl.calibrate import calibrate
 from deskctl.clock import LoopClock
 from deskctl.drivers import jiecang_codec as codec
 from deskctl.drivers.jiecang import JiecangDesk
 from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
-from deskctl.errors import ConnectionLost, DeskNotFound, OutOfRange, Overheated
+from deskctl.drivers.tcp_bridge import TcpBridge
+from deskctl.errors import (
+    Collision,
+    ConnectionLost,
+    DeskFault,
+    DeskNotFound,
+    DeskUnavailable,
+    Interrupted,
+    OutOfRange,
+    Overheated,
+    Unsupported,
+)
 from deskctl.model import Fault, Link
+from deskctl.motion import HoldAndWatch
 from deskctl.physics import MotorParams
 from deskctl.vtime import elapse, run_virtual
 
@@ -82,7 +97,8 @@ def test_a_noisy_line_still_gets_the_desk_there() -> None:
             assert final.height_mm == pytest.approx(1200.0, abs=1.0)
             stats = desk._parser.stats
             assert stats.bad_checksums + stats.dropped_bytes > 0
-            assert [f.op for f in emulator.received].count(codec.Op.MOVE_TO) == 1
+            target = codec.Frame(codec.Op.MOVE_TO, codec.encode_height(1200))
+            assert emulator.received.count(target) == 1  # the box closed the loop itself
 
     run_virtual(scenario())
 
@@ -116,5 +132,146 @@ def test_cable_pulled_mid_move_is_one_clear_error() -> None:
             with pytest.raises(ConnectionLost, match="serial line"):
                 await move
             assert desk.state.link is Link.LOST
+
+    run_virtual(scenario())
+
+
+def ops(emulator: JiecangEmulator) -> list[int]:
+    return [frame.op for frame in emulator.received]
+
+
+def test_a_box_without_move_to_is_found_out_and_driven_by_its_steps() -> None:
+    async def scenario() -> None:
+        async with emulated(JiecangOptions(move_to=False)) as (emulator, desk):
+            assert desk.move_to_supported is False
+            assert not desk.capabilities.native_move_to
+            assert isinstance(desk.strategy, HoldAndWatch)
+            await calibrate(desk)
+            probes = ops(emulator).count(codec.Op.MOVE_TO)
+            for target in (1100.0, 760.0, 1250.0, 900.0):
+                await desk.move_to(target)
+                await emulator.settled()
+                assert emulator.height_mm == pytest.approx(target, abs=1.0)
+            assert ops(emulator).count(codec.Op.MOVE_TO) == probes  # steps only from here
+            assert {codec.Op.UP, codec.Op.DOWN} <= set(ops(emulator))
+
+    run_virtual(scenario())
+
+
+def test_a_collision_ends_the_move_until_the_user_stops_the_desk() -> None:
+    async def scenario() -> None:
+        options = JiecangOptions(height_mm=1100.0, obstacle_mm=900.0)
+        async with emulated(options) as (emulator, desk):
+            with pytest.raises(Collision):
+                await desk.move_to(700.0)
+            assert desk.state.fault is Fault.COLLISION
+            await emulator.settled()
+            assert emulator.height_mm > 900.0  # it backed off
+            sent = len(emulator.received)
+            with pytest.raises(Collision):
+                await desk.move_to(1000.0)
+            assert len(emulator.received) == sent  # refused before a byte
+            emulator.model.obstacle_mm = None  # the way is cleared
+            await desk.stop()
+            final = await desk.move_to(1000.0)
+            assert final.height_mm == pytest.approx(1000.0, abs=1.0)
+
+    run_virtual(scenario())
+
+
+def test_an_error_code_on_the_display_becomes_a_fault_that_names_it() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            emulator.show_error(7)  # a hall sensor failed
+            await elapse(0.1)
+            assert desk.state.fault is Fault.CONTROLLER
+            with pytest.raises(DeskFault, match="E07"):
+                await desk.move_to(1000.0)
+
+    run_virtual(scenario())
+
+
+def test_cancelling_a_move_stops_the_box_at_once() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            move = asyncio.create_task(desk.move_to(1250.0))
+            await elapse(3.0)
+            move.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await move
+            assert emulator.received[-1].op == codec.Op.STOP
+            await emulator.settled()
+            assert 740.0 < emulator.height_mm < 1000.0
+
+    run_virtual(scenario())
+
+
+def test_a_stop_from_elsewhere_interrupts_the_move() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            move = asyncio.create_task(desk.move_to(1250.0))
+            await elapse(3.0)
+            await desk.stop()
+            with pytest.raises(Interrupted):
+                await move
+            await emulator.settled()
+            assert emulator.height_mm < 1000.0
+
+    run_virtual(scenario())
+
+
+def test_presets_are_recalled_by_the_box_itself_and_empty_ones_refused() -> None:
+    async def scenario() -> None:
+        async with emulated(JiecangOptions(presets_mm={4: 1180.0})) as (emulator, desk):
+            final = await desk.recall_preset(4)
+            assert final.height_mm == pytest.approx(1180.0, abs=1.0)
+            assert codec.Op.GOTO_4 in ops(emulator)
+            with pytest.raises(Unsupported, match="empty"):
+                await desk.recall_preset(1)
+
+    run_virtual(scenario())
+
+
+def test_a_network_serial_bridge_carries_the_same_frames() -> None:
+    async def scenario() -> None:
+        emulator = JiecangEmulator()
+        bridge = TcpBridge(emulator)
+        port = await bridge.start()
+        try:
+            async with JiecangDesk(f"socket://127.0.0.1:{port}", clock=LoopClock()) as desk:
+                final = await desk.move_to(1000.0)
+                assert final.height_mm == pytest.approx(1000.0, abs=1.0)
+                move = asyncio.create_task(desk.move_to(700.0))
+                await elapse(2.0)
+                await bridge.drop_client()
+                with pytest.raises(ConnectionLost, match="serial line"):
+                    await move
+        finally:
+            await bridge.stop()
+            await emulator.stop()
+
+    run_virtual(scenario())
+
+
+def test_a_port_where_nothing_answers_is_one_clear_error() -> None:
+    async def scenario() -> None:
+        controller, line = os.openpty()
+        try:
+            with pytest.raises(DeskNotFound, match="nothing answers"):
+                await JiecangDesk(os.ttyname(line), clock=LoopClock()).connect()
+        finally:
+            os.close(controller)
+            os.close(line)
+
+    run_virtual(scenario())
+
+
+def test_a_file_that_is_no_serial_port_is_one_clear_error(tmp_path: Path) -> None:
+    not_a_port = tmp_path / "notes.txt"
+    not_a_port.write_text("hello")
+
+    async def scenario() -> None:
+        with pytest.raises((DeskUnavailable, DeskNotFound), match="cannot open"):
+            await JiecangDesk(str(not_a_port)).connect()
 
     run_virtual(scenario())

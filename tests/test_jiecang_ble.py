@@ -1,0 +1,127 @@
+"""The Jiecang driver through an emulated BLE adapter, end to end over the virtual BLE stack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from deskctl.clock import LoopClock
+from deskctl.drivers import jiecang_codec as codec
+from deskctl.drivers.ble_bumble import BumbleClient, BumbleScanner
+from deskctl.drivers.jiecang_ble import JiecangBleDesk
+from deskctl.drivers.jiecang_ble_emulator import JiecangBleAdapter
+from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
+from deskctl.drivers.linak_emulator import LinakEmulator
+from deskctl.drivers.scan import scan
+from deskctl.errors import Collision, ConnectionLost, DeskNotFound
+from deskctl.model import Link
+from deskctl.vtime import elapse, run_virtual
+
+ADDRESS = "C4:00:00:12:34:56"
+
+
+def ble_desk(address: str = ADDRESS) -> JiecangBleDesk:
+    return JiecangBleDesk(
+        address, clock=LoopClock(), client_backend=BumbleClient, scanner_backend=BumbleScanner
+    )
+
+
+@asynccontextmanager
+async def emulated(
+    options: JiecangOptions | None = None, variant: str = "fe60"
+) -> AsyncIterator[tuple[JiecangBleAdapter, JiecangBleDesk]]:
+    adapter = JiecangBleAdapter(JiecangEmulator(options), variant)
+    await adapter.start(ADDRESS)
+    try:
+        async with ble_desk() as desk:
+            yield adapter, desk
+    finally:
+        await adapter.stop()
+
+
+@pytest.mark.parametrize("variant", [variant.name for variant in codec.BLE_VARIANTS])
+def test_every_adapter_layout_is_found_and_moves_the_desk(variant: str) -> None:
+    async def scenario() -> None:
+        async with emulated(variant=variant) as (adapter, desk):
+            assert desk.link.variant is codec.BLE_VARIANTS_BY_NAME[variant]  # type: ignore[attr-defined]
+            assert desk.move_to_supported
+            for target in (1250.0, 680.0):
+                final = await desk.move_to(target)
+                assert final.height_mm == pytest.approx(target, abs=1.0)
+                assert adapter.box.height_mm == pytest.approx(target, abs=1.0)
+
+    run_virtual(scenario())
+
+
+def test_an_inch_box_over_ble_lands_within_a_tenth_of_an_inch() -> None:
+    async def scenario() -> None:
+        async with emulated(JiecangOptions(inches=True, presets_mm={1: 760.0})) as (_, desk):
+            assert desk.inches
+            final = await desk.move_to(1030.0)
+            assert final.height_mm == pytest.approx(1030.0, abs=1.27)
+            presets = await desk.presets()
+            assert presets[1] == pytest.approx(760.0, abs=1.27)
+
+    run_virtual(scenario())
+
+
+def test_cancel_and_collision_over_ble() -> None:
+    async def scenario() -> None:
+        options = JiecangOptions(height_mm=1100.0, obstacle_mm=800.0)
+        async with emulated(options) as (adapter, desk):
+            move = asyncio.create_task(desk.move_to(1250.0))
+            await elapse(1.5)
+            move.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await move
+            await elapse(0.1)  # the STOP is on its way over the air
+            await adapter.box.settled()
+            assert adapter.box.received[-1].op == codec.Op.STOP
+            assert adapter.box.height_mm < 1200.0
+            with pytest.raises(Collision):
+                await desk.move_to(700.0)
+
+    run_virtual(scenario())
+
+
+def test_a_lost_link_mid_move_is_one_clear_error() -> None:
+    async def scenario() -> None:
+        async with emulated() as (adapter, desk):
+            move = asyncio.create_task(desk.move_to(1250.0))
+            await elapse(2.0)
+            await adapter.out_of_range()
+            with pytest.raises(ConnectionLost, match="Bluetooth link"):
+                await move
+            assert desk.state.link is Link.LOST
+
+    run_virtual(scenario())
+
+
+def test_a_device_without_the_adapter_services_is_refused() -> None:
+    async def scenario() -> None:
+        linak = LinakEmulator()
+        await linak.start(ADDRESS)
+        try:
+            with pytest.raises(DeskNotFound, match="none of the Jiecang adapter services"):
+                await ble_desk().connect()
+        finally:
+            await linak.power_cut()
+
+    run_virtual(scenario())
+
+
+def test_scan_offers_adapters_as_jiecang_ble_urls() -> None:
+    async def scenario() -> None:
+        adapter = JiecangBleAdapter(JiecangEmulator(), "ff12")
+        await adapter.start(ADDRESS)
+        try:
+            found = await scan(1.0, scanner_backend=BumbleScanner)
+        finally:
+            await adapter.stop()
+        assert [desk.url for desk in found] == [f"jiecang-ble://{ADDRESS}"]
+        assert found[0].name == "BLE Device 123456"
+
+    run_virtual(scenario())
