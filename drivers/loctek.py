@@ -63,6 +63,7 @@ class LoctekDesk(Desk):
         self._parser = codec.FrameParser()
         self._settle: asyncio.TimerHandle | None = None
         self._fault: Fault | None = None
+        self._heading = 0
         self._first_height: asyncio.Future[float] | None = None
         self._shown: float | None = None
         self._rollovers: list[tuple[float, float]] = []
@@ -103,14 +104,21 @@ class LoctekDesk(Desk):
                 self._on_display(codec.decode_display(frame.payload))
 
     def _on_display(self, display: codec.Display) -> None:
-        if display.error is not None:
-            self._fault = Fault.COLLISION if display.error == "E01" else Fault.CONTROLLER
+        if display.overheated or display.error is not None:
+            self._fault = Fault.OVERHEATED if display.overheated else Fault.CONTROLLER
             self._publish(
-                self.state.but(fault=self._fault, detail=f"the desk shows {display.error}")
+                self.state.but(
+                    fault=self._fault,
+                    detail=f"the desk shows {display.error or 'HOT'}",
+                    moving=False,
+                    speed_mm_s=0.0,
+                )
             )
             return
         if display.number is None:
             return  # a blank or lettered screen says nothing about the height
+        if self._fault in (Fault.OVERHEATED, Fault.CONTROLLER):
+            self._fault = None  # the box shows a height again: whatever it showed has passed
         shown = round(display.number * (25.4 if self.inches else 10.0), 1)
         if self._first_height is not None and not self._first_height.done():
             self._first_height.set_result(shown)
@@ -121,6 +129,10 @@ class LoctekDesk(Desk):
                 self._restart_settle()
             return  # the same digits again: nothing new
         moving = last.link is Link.CONNECTED
+        if self._heading and previous is not None and (shown - previous) * self._heading < 0:
+            # Holding one way and moving the other: the box is backing off a collision.
+            self._heading = 0
+            self._fault = Fault.COLLISION
         height = shown
         if moving and previous is not None:
             # The digits just rolled over: the desk is on the boundary between the two
@@ -152,11 +164,13 @@ class LoctekDesk(Desk):
         raise Unsupported("Loctek boxes have no move-to-height; deskctl holds the keys instead")
 
     async def press(self, direction: Direction) -> None:
+        self._heading = int(direction)
         self.line.write(
             codec.buttons(codec.Button.UP if direction is Direction.UP else codec.Button.DOWN)
         )
 
     async def release(self) -> None:
+        self._heading = 0
         self.line.write(codec.WAKE)  # no key: the box stops
 
     async def _recall_preset(self, slot: int) -> DeskState:
@@ -180,5 +194,8 @@ class LoctekDesk(Desk):
             self.line.write(codec.buttons(key))
 
     async def _halt(self) -> None:
-        self._fault = None
         await self.release()
+        if self._fault is Fault.COLLISION:
+            # A stop is the user's word that the way is clear.
+            self._fault = None
+            self._publish(self.state.but(fault=None, detail=""))

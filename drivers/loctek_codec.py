@@ -70,6 +70,8 @@ WAKE = buttons(Button.NONE)
 # -- the seven-segment display ---------------------------------------------------------------
 
 DECIMAL_POINT = 0x80
+# "HOT", the duty-cycle cut-out: on seven segments an O is a 0 and a T is a small t.
+OVERHEATED_TEXT = "H0t"
 _DIGITS = {0x3F: "0", 0x06: "1", 0x5B: "2", 0x4F: "3", 0x66: "4", 0x6D: "5", 0x7D: "6",
            0x7C: "6", 0x07: "7", 0x7F: "8", 0x6F: "9"}  # fmt: skip
 _OTHERS = {0x00: " ", 0x40: "-", 0x79: "E", 0x50: "r", 0x78: "t", 0x77: "A", 0x5C: "o",
@@ -98,6 +100,10 @@ class Display:
     def error(self) -> str | None:
         match = re.fullmatch(r"E(\d\d)", self.text.strip())
         return None if match is None else f"E{match.group(1)}"
+
+    @property
+    def overheated(self) -> bool:
+        return self.text == OVERHEATED_TEXT
 
 
 def decode_display(payload: bytes) -> Display:

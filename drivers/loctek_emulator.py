@@ -5,7 +5,8 @@ buttons every ~40 ms; a key counts as held while frames keep coming), and the
 box shows the height on three seven-segment digits, 0.1 cm below 100 cm and
 whole centimetres above (or inches).  The screen sleeps after a while and
 shows nothing until woken.  Presets 1-4 recall stored heights; M then a
-preset stores one.  Errors show as E01/E02 on the display.
+preset stores one.  Errors show as codes (E01...), the duty-cycle cut-out as
+HOT; after hitting something the box backs off and shows where it stopped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import loctek_codec as codec
 from deskctl.drivers.motor_loop import MotorLoop
-from deskctl.drivers.pty_port import PtyPort
+from deskctl.drivers.serial_box import SerialBox
 from deskctl.model import Direction, Fault
 from deskctl.physics import MotorModel, MotorParams
 
@@ -37,7 +38,7 @@ class LoctekOptions:
     obstacle_mm: float | None = None
 
 
-class LoctekEmulator:
+class LoctekEmulator(SerialBox):
     def __init__(self, options: LoctekOptions | None = None, clock: Clock | None = None) -> None:
         self.options = options or LoctekOptions()
         self.clock = clock or LoopClock()
@@ -50,35 +51,17 @@ class LoctekEmulator:
         self.screen_on_until = 0.0
         self.received: list[codec.Frame] = []
         self._parser = codec.FrameParser()
-        self._port: PtyPort | None = None
         self.loop = MotorLoop(self.model, self.clock, self._show, lambda: self._show(force=True))
         self._memory_armed = False
         self._shown = ""
+        self.error: str | None = None
+        """An error code the box shows (``E01``...) and stays in until power is cut."""
 
-    async def start(self) -> str:
-        self.model.now = self.clock.now()
-        self._port = PtyPort(self._on_data, self.clock)
-        return self._port.path
-
-    async def stop(self) -> None:
-        await self.loop.stop()
-        if self._port is not None:
-            await self._port.close()
-            self._port = None
-
-    async def unplug(self) -> None:
-        """The cable is pulled: the line goes dead, the box itself carries on."""
-        if self._port is not None:
-            await self._port.close()
-            self._port = None
-
-    async def settled(self) -> None:
-        await self.loop.settled()
-
-    @property
-    def height_mm(self) -> float:
-        self.model.advance(self.clock.now())
-        return self.model.height_mm
+    def show_error(self, code: str) -> None:
+        """The controller fails (a motor cable comes loose, say): it stops and shows ``code``."""
+        self.model.stop(self.clock.now())
+        self.error = code
+        self._show()
 
     def display(self) -> str:
         """What the three digits show now."""
@@ -86,15 +69,15 @@ class LoctekEmulator:
         self.model.advance(now)
         if now >= self.screen_on_until and not self.model.busy:
             return "   "
-        if self.model.fault is Fault.COLLISION:
-            return "E01"
         if self.model.fault is Fault.OVERHEATED:
-            return "E02"
+            return codec.OVERHEATED_TEXT
+        if self.error is not None:
+            return self.error
         return codec.display_text(self.model.height_mm, self.options.inches)
 
     # -- the handset line ---------------------------------------------------------------------
 
-    def _on_data(self, data: bytes) -> None:
+    def receive(self, data: bytes) -> None:
         for frame in self._parser.feed(data):
             self.received.append(frame)
             if frame.kind == codec.Type.BUTTONS and len(frame.payload) == 2:
@@ -110,7 +93,11 @@ class LoctekEmulator:
                 model.release(now)
         elif not awake:
             pass  # the first press only wakes the screen
-        elif pressed & (codec.Button.UP | codec.Button.DOWN) and model.fault is None:
+        elif (
+            pressed & (codec.Button.UP | codec.Button.DOWN)
+            and model.fault is None
+            and not self.error
+        ):
             direction = Direction.UP if pressed & codec.Button.UP else Direction.DOWN
             model.drive(direction, now, hold_s=self.options.key_hold_s)
         elif pressed & codec.Button.MEMORY:
@@ -138,6 +125,6 @@ class LoctekEmulator:
 
     def _show(self, force: bool = False) -> None:
         text = self.display()
-        if self._port is not None and (force or text != self._shown):
+        if self.plugged and (force or text != self._shown):
             self._shown = text
-            self._port.send(codec.encode(codec.Type.DISPLAY, codec.encode_display(text)))
+            self.transmit(codec.encode(codec.Type.DISPLAY, codec.encode_display(text)))

@@ -255,3 +255,22 @@ def test_emulate_a_loctek_box_and_move_it_by_holding_its_keys() -> None:
     finally:
         emulator.send_signal(signal.SIGINT)
         assert emulator.wait(timeout=30) == 0
+
+
+def test_emulate_a_box_behind_a_network_serial_bridge() -> None:
+    emulator = subprocess.Popen(
+        [DESKCTL, "emulate", "loctek", "--tcp", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert emulator.stdout is not None
+        url = re.search(r"loctek://socket://127\.0\.0\.1:\d+", emulator.stdout.readline())
+        assert url
+        moved = deskctl("--desk", url.group(0), "--json", "move", "77cm")
+        assert moved.returncode == 0, moved.stderr
+        assert json.loads(moved.stdout)["height_mm"] == pytest.approx(770.0, abs=5.0)
+    finally:
+        emulator.send_signal(signal.SIGINT)
+        assert emulator.wait(timeout=30) == 0
