@@ -34,9 +34,10 @@ Mover = Callable[[Desk, float], Awaitable[object]]
 
 def _summary(name: str, values: list[float], unit: str, target: str, met: bool | None) -> Row:
     median, worst = statistics.median(values), max(values, key=abs)
+    digits = 1 if unit else 2  # millimetres to a tenth, ratios to a hundredth
     return (
         name,
-        f"{median:.1f} / {worst:.1f}{unit}",
+        f"{median:.{digits}f} / {worst:.{digits}f}{unit}",
         target,
         "" if met is None else ("yes" if met else "no"),
     )
@@ -108,7 +109,7 @@ async def loctek(name: str, move: Mover, learn: bool, reference: bool = False) -
                 f"Loctek {name}, {band}: overshoot (median / worst)",
                 errors,
                 " mm",
-                "(reference)" if reference else f"|error| <= {limit} mm",
+                "(reference)" if reference else f"within {limit} mm either way",
                 None if reference else worst <= limit,
             )
         )
