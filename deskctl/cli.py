@@ -237,47 +237,10 @@ async def cmd_scan(ctx: Context) -> int:
 async def cmd_emulate(ctx: Context) -> int:
     from urllib.parse import parse_qsl
 
-    from deskctl.clock import LoopClock
-    from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
-    from deskctl.drivers.loctek_emulator import LoctekEmulator, LoctekOptions
-    from deskctl.drivers.url_options import number, take_physics
+    from deskctl.drivers.emulated_boxes import emulated_box
 
     family: str = ctx.args.family
-    options = dict(parse_qsl(ctx.args.options or ""))
-
-    def option(name: str, default: str) -> float:
-        return number(family, name, options.get(name, default))
-
-    emulator: JiecangEmulator | LoctekEmulator
-    if family == "jiecang":
-        flags = ("inches", "move_to", "noise", "drop", "corrupt")
-        base = JiecangOptions()
-        physics = take_physics(family, options, others=flags, base=base.params)
-        emulator = JiecangEmulator(
-            JiecangOptions(
-                params=physics.params,
-                height_mm=physics.height_mm or base.height_mm,
-                inches=option("inches", "0") > 0,
-                move_to=option("move_to", "1") > 0,
-                obstacle_mm=physics.obstacle_mm,
-                noise=option("noise", "0"),
-                drop=option("drop", "0"),
-                corrupt=option("corrupt", "0"),
-            ),
-            LoopClock(physics.speed),
-        )
-    else:
-        base_loctek = LoctekOptions()
-        physics = take_physics(family, options, others=("inches",), base=base_loctek.params)
-        emulator = LoctekEmulator(
-            LoctekOptions(
-                params=physics.params,
-                height_mm=physics.height_mm or base_loctek.height_mm,
-                inches=option("inches", "0") > 0,
-                obstacle_mm=physics.obstacle_mm,
-            ),
-            LoopClock(physics.speed),
-        )
+    emulator = emulated_box(family, dict(parse_qsl(ctx.args.options or "")))
     bridge = None
     if ctx.args.tcp is None:
         path = await emulator.start()
@@ -402,8 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument(
         "--options",
         metavar="KEY=VALUE&...",
-        help="as for sim:// (speed, min, max, ...), and inches=1; jiecang also move_to=0, "
-        "noise/drop/corrupt=P",
+        help="as for sim:// (speed, min, max, ...), inches=1, noise/drop/corrupt=P (line "
+        "faults); jiecang also move_to=0",
     )
     emulate.add_argument(
         "--tcp",

@@ -182,7 +182,7 @@ class Desk(ABC):
             raise self._fault_error(final)
         if abs(final.height_mm - height_mm) > self.strategy.tolerance_mm:
             raise MoveFailed(
-                f"the desk stopped at {format_height(final.height_mm, self.unit)}, short of "
+                f"the desk stopped at {format_height(final.height_mm, self.unit)} instead of "
                 f"{format_height(height_mm, self.unit)}; check for obstructions and try again"
             )
         return final

@@ -10,13 +10,12 @@ noise between frames, dropped bytes, bad checksums.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import jiecang_codec as codec
 from deskctl.drivers.motor_loop import MotorLoop
-from deskctl.drivers.serial_box import SerialBox
+from deskctl.drivers.serial_box import LineFaults, SerialBox
 from deskctl.model import Direction, Fault
 from deskctl.physics import MotorModel, MotorParams
 
@@ -40,13 +39,7 @@ class JiecangOptions:
     step_s: float = 0.3
     """How long one UP or DOWN frame runs the motor; a held key repeats it."""
     obstacle_mm: float | None = None
-    noise: float = 0.0
-    """Chance that junk bytes precede a frame."""
-    drop: float = 0.0
-    """Chance that one byte of a frame is lost."""
-    corrupt: float = 0.0
-    """Chance that a frame's checksum is wrong."""
-    seed: int = 0
+    line: LineFaults = field(default_factory=LineFaults)
 
 
 class JiecangEmulator(SerialBox):
@@ -65,7 +58,7 @@ class JiecangEmulator(SerialBox):
         self._reported_fault: Fault | None = None
         self.error_code: int | None = None
         """The E code of a controller failure, shown until the box loses power."""
-        self._random = random.Random(self.options.seed)  # noqa: S311 (line noise, not secrets)
+        self.faults = self.options.line
 
     def show_error(self, code: int) -> None:
         """The controller fails (E07 is a broken hall sensor, say): it stops and reports it."""
@@ -172,17 +165,4 @@ class JiecangEmulator(SerialBox):
         self._reported_fault = fault
 
     def _reply(self, op: int, payload: bytes) -> None:
-        if not self.plugged:
-            return
-        frame = bytearray(codec.encode_reply(op, payload))
-        chance = self._random.random
-        if chance() < self.options.corrupt:
-            frame[-2] ^= 0x5A
-        if chance() < self.options.drop:
-            del frame[self._random.randrange(len(frame))]
-        noise = (
-            bytes(self._random.randrange(256) for _ in range(3))
-            if chance() < self.options.noise
-            else b""
-        )
-        self.transmit(noise + bytes(frame))
+        self.transmit(codec.encode_reply(op, payload))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import loctek_codec as codec
 from deskctl.drivers.motor_loop import MotorLoop
-from deskctl.drivers.serial_box import SerialBox
+from deskctl.drivers.serial_box import LineFaults, SerialBox
 from deskctl.model import Direction, Fault
 from deskctl.physics import MotorModel, MotorParams
 
@@ -36,6 +36,7 @@ class LoctekOptions:
     """A held key is released when no frame repeats it for this long."""
     screen_timeout_s: float = 10.0
     obstacle_mm: float | None = None
+    line: LineFaults = field(default_factory=LineFaults)
 
 
 class LoctekEmulator(SerialBox):
@@ -49,6 +50,7 @@ class LoctekEmulator(SerialBox):
             slot: self.options.presets_mm.get(slot) for slot in range(1, 5)
         }
         self.screen_on_until = 0.0
+        self.faults = self.options.line
         self.received: list[codec.Frame] = []
         self._parser = codec.FrameParser()
         self.loop = MotorLoop(self.model, self.clock, self._show, lambda: self._show(force=True))

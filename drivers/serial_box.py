@@ -8,8 +8,10 @@ carries the box's bytes away through the ``send`` it was plugged in with.
 
 from __future__ import annotations
 
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from deskctl.clock import Clock
 from deskctl.drivers.motor_loop import MotorLoop
@@ -17,10 +19,38 @@ from deskctl.drivers.pty_port import PtyPort
 from deskctl.physics import MotorModel
 
 
+@dataclass
+class LineFaults:
+    """A bad line, on request: each a chance per frame the box sends."""
+
+    noise: float = 0.0
+    """Junk bytes before the frame."""
+    drop: float = 0.0
+    """One byte of the frame lost."""
+    corrupt: float = 0.0
+    """The frame's checksum (the byte before its end marker, in every family) wrong."""
+    seed: int = 0
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)  # noqa: S311 (line noise, not secrets)
+
+    def garble(self, frame: bytes) -> bytes:
+        chance, out = self._random.random, bytearray(frame)
+        if chance() < self.corrupt:
+            out[-2] ^= 0x5A
+        if chance() < self.drop:
+            del out[self._random.randrange(len(out))]
+        if chance() < self.noise:
+            out[:0] = bytes(self._random.randrange(256) for _ in range(3))
+        return bytes(out)
+
+
 class SerialBox(ABC):
     model: MotorModel
     clock: Clock
     loop: MotorLoop
+    faults: LineFaults
 
     _port: PtyPort | None = None
     _send: Callable[[bytes], None] | None = None
@@ -41,9 +71,10 @@ class SerialBox(ABC):
             self.model.advance(self.clock.now())
         self._send = send
 
-    def transmit(self, data: bytes) -> None:
+    def transmit(self, frame: bytes) -> None:
+        """Send one frame, through whatever faults the line has."""
         if self._send is not None:
-            self._send(data)
+            self._send(self.faults.garble(frame))
 
     @property
     def plugged(self) -> bool:

@@ -15,6 +15,7 @@ from deskctl.clock import LoopClock
 from deskctl.drivers import jiecang_codec as codec
 from deskctl.drivers.jiecang import JiecangDesk
 from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
+from deskctl.drivers.serial_box import LineFaults
 from deskctl.drivers.tcp_bridge import TcpBridge
 from deskctl.errors import (
     Collision,
@@ -91,7 +92,7 @@ def test_presets_save_and_recall() -> None:
 
 def test_a_noisy_line_still_gets_the_desk_there() -> None:
     async def scenario() -> None:
-        options = JiecangOptions(noise=0.2, corrupt=0.1, drop=0.05, seed=7)
+        options = JiecangOptions(line=LineFaults(noise=0.2, corrupt=0.1, drop=0.05, seed=7))
         async with emulated(options) as (emulator, desk):
             final = await desk.move_to(1200.0)
             assert final.height_mm == pytest.approx(1200.0, abs=1.0)
@@ -123,15 +124,20 @@ def test_h01_overheating_becomes_a_typed_error() -> None:
     run_virtual(scenario())
 
 
-def test_cable_pulled_mid_move_is_one_clear_error() -> None:
+@pytest.mark.parametrize("move_to", [True, False])
+def test_cable_pulled_mid_move_is_one_clear_error(move_to: bool) -> None:
     async def scenario() -> None:
-        async with emulated() as (emulator, desk):
+        async with emulated(JiecangOptions(move_to=move_to)) as (emulator, desk):
             move = asyncio.create_task(desk.move_to(1250.0))
             await elapse(2.0)
             await emulator.unplug()
             with pytest.raises(ConnectionLost, match="serial line"):
                 await move
             assert desk.state.link is Link.LOST
+            if not move_to:
+                # Driven by steps, the box stops by itself once they stop coming.
+                await elapse(2.0)
+                assert not emulator.model.busy
 
     run_virtual(scenario())
 
