@@ -79,7 +79,11 @@ class JiecangDesk(Desk):
         self.presets_mm: dict[int, float | None] = dict.fromkeys(range(1, 5))
         self._chosen_strategy = strategy is not None
         # A step-driven box brakes softly: about 19 mm from full speed.
-        self._stepping = HoldAndWatch(CoastModel(latency_s=0.2, decel_mm_s2=35.0))
+        self._stepping = (
+            strategy
+            if isinstance(strategy, HoldAndWatch)
+            else HoldAndWatch(CoastModel(latency_s=0.2, decel_mm_s2=35.0))
+        )
         self.link = self._make_link()
         self._parser = codec.FrameParser()
         self._fault: Fault | None = None

@@ -38,14 +38,41 @@ class Op(IntEnum):
     SETTINGS = 0x07
     LIMITS = 0x0C
     UNITS = 0x0E
+    SET_OFFSET = 0x10
+    SET_MAX_HEIGHT = 0x11
+    UNKNOWN_12 = 0x12
+    TOUCH_MODE = 0x19
     MOVE_TO = 0x1B
+    SENSITIVITY = 0x1D
     LIMIT_REPORT = 0x20
+    SET_MAX_HERE = 0x21
+    SET_MIN_HERE = 0x22
+    CLEAR_LIMIT = 0x23
     SAVE_3 = 0x25
     SAVE_4 = 0x26
     GOTO_3 = 0x27
     GOTO_4 = 0x28
     POLL = 0x29
     STOP = 0x2B
+    CALIBRATE = 0x91
+    STAND_TIME = 0xA2
+    TOTAL_TIME = 0xAA
+    RESET = 0xFE
+
+
+# They change where the box thinks the desk is, or its limits: deskctl never sends them.
+DANGEROUS_OPS = frozenset(
+    {
+        Op.SET_OFFSET,
+        Op.SET_MAX_HEIGHT,
+        Op.UNKNOWN_12,
+        Op.SET_MAX_HERE,
+        Op.SET_MIN_HERE,
+        Op.CLEAR_LIMIT,
+        Op.CALIBRATE,
+        Op.RESET,
+    }
+)
 
 
 SAVE_OPS = {1: Op.SAVE_1, 2: Op.SAVE_2, 3: Op.SAVE_3, 4: Op.SAVE_4}
@@ -60,6 +87,8 @@ class Reply(IntEnum):
     NEEDS_RESET = 0x04
     LIMITS = 0x07
     UNITS = 0x0E
+    OFFSET = 0x10
+    MAX_HEIGHT = 0x11
     TOUCH_MODE = 0x19
     TARGET = 0x1B
     SENSITIVITY = 0x1D

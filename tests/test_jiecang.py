@@ -28,7 +28,7 @@ from deskctl.errors import (
     Overheated,
     Unsupported,
 )
-from deskctl.model import Fault, Link
+from deskctl.model import Direction, Fault, Link
 from deskctl.motion import HoldAndWatch
 from deskctl.physics import MotorParams
 from deskctl.vtime import elapse, run_virtual
@@ -62,6 +62,21 @@ def test_connect_reads_units_limits_and_presets_then_moves(inches: bool) -> None
                 resolution = 1.27 if inches else 1.0
                 assert final.height_mm == pytest.approx(target, abs=resolution)
                 assert emulator.height_mm == pytest.approx(target, abs=resolution)
+
+    run_virtual(scenario())
+
+
+def test_nothing_that_moves_the_limits_or_calibration_is_ever_sent() -> None:
+    async def scenario() -> None:
+        async with emulated(JiecangOptions(presets_mm={1: 900.0})) as (emulator, desk):
+            await desk.move_to(1200.0)
+            await desk.save_preset(2)
+            await desk.recall_preset(1)
+            async with desk.hold(Direction.UP):
+                await elapse(0.5)
+            await desk.stop()
+        assert emulator.received
+        assert not {frame.op for frame in emulator.received} & codec.DANGEROUS_OPS
 
     run_virtual(scenario())
 
@@ -205,8 +220,8 @@ def test_cancelling_a_move_stops_the_box_at_once() -> None:
             move.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await move
+            await emulator.settled()  # the STOP stops it, or it would run on to 1250
             assert emulator.received[-1].op == codec.Op.STOP
-            await emulator.settled()
             assert 740.0 < emulator.height_mm < 1000.0
 
     run_virtual(scenario())
