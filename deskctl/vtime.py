@@ -10,6 +10,7 @@ before moving the clock.  Only public asyncio and selectors APIs are used.
 from __future__ import annotations
 
 import asyncio
+import select
 import selectors
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,10 +50,17 @@ class _FastForwardSelector(selectors.BaseSelector):
         if timeout is None:
             # No timer is pending: only real I/O can wake us, so wait for it.
             return self._inner.select(None)
-        if len(self._inner.get_map()) > 1:
+        watched = self._inner.get_map()
+        if len(watched) > 1:
             # Files besides the loop's own wake-up pipe are watched, and a kernel may still
-            # be handing bytes over (a pseudo-terminal does so asynchronously): give it a
-            # moment of real time before declaring the loop idle.
+            # be handing bytes over: a pseudo-terminal does so asynchronously, and poll(2),
+            # unlike epoll, makes it finish first.  Then give it a moment of real time
+            # before declaring the loop idle.
+            handover = select.poll()
+            for key in watched.values():
+                if key.events & selectors.EVENT_READ:
+                    handover.register(key.fd, select.POLLIN)
+            handover.poll(0)
             ready = self._inner.select(IO_GRACE_S)
             if ready:
                 return ready
