@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from deskctl import __version__
+from deskctl.cli_profile import add_profile_commands
 from deskctl.errors import DeskctlError, DeskUnavailable, Interrupted
 from deskctl.units import Unit, format_height, format_speed, parse_height
 
@@ -27,13 +29,15 @@ if TYPE_CHECKING:
     from deskctl.desk import Desk
     from deskctl.model import DeskState
     from deskctl.paths import Paths
+    from deskctl.profiles.model import Profile
+    from deskctl.profiles.store import ProfileStore
 
 EXIT_CODES = """\
 exit codes:
   0    done
   1    unexpected error
   2    bad input: a malformed height, a height outside the desk's range, an
-       unknown desk URL, a broken config file
+       unknown desk URL, a broken config or profile file
   3    the desk cannot be reached (not found, connection lost)
   4    the desk is busy: another process controls it
   5    the desk refused or ended a move (collision, overheated motor,
@@ -55,7 +59,45 @@ class Context:
         self.paths: Paths = Paths.from_env()
         self.config: Config = load_config(self.paths.config_file)
         self.entry: DeskEntry = self.config.resolve(args.desk or os.environ.get("DESKCTL_DESK"))
-        self.unit: Unit = Unit(args.unit) if args.unit else self.config.unit
+        self.unit: Unit = Unit(args.unit) if args.unit else self._profile_unit() or self.config.unit
+
+    @functools.cached_property
+    def profiles(self) -> ProfileStore:
+        from deskctl.profiles.store import ProfileStore
+
+        return ProfileStore(self.paths.profiles_dir)
+
+    def desk_key(self) -> str:
+        """The desk itself, as active profiles are keyed."""
+        from deskctl.drivers.registry import parse_desk_url
+
+        return parse_desk_url(self.entry.url).key
+
+    def profile_name(self) -> str | None:
+        """Whose profile applies: ``--profile``, ``$DESKCTL_PROFILE``, else the desk's own."""
+        chosen: str | None = self.args.profile or os.environ.get("DESKCTL_PROFILE")
+        if chosen:
+            return chosen
+        from deskctl.profiles.at_desk import ActiveProfiles
+
+        return ActiveProfiles(self.paths.profiles_dir).at(self.desk_key())
+
+    def profile(self) -> Profile | None:
+        name = self.profile_name()
+        return None if name is None else self.profiles.load(name)
+
+    def _profile_unit(self) -> Unit | None:
+        from deskctl.profiles.at_desk import preferred_unit
+
+        try:
+            name = self.profile_name()
+        except DeskctlError:
+            return None  # the commands that use the profile say what is wrong with it
+        return None if name is None else preferred_unit(self.paths.profiles_dir, name)
+
+    def warn(self, notes: list[str]) -> None:
+        for note in notes:
+            print(f"deskctl: {note}", file=sys.stderr, flush=True)
 
     @asynccontextmanager
     async def desk(self) -> AsyncIterator[Desk]:
@@ -114,14 +156,21 @@ async def cmd_status(ctx: Context) -> int:
 async def _move(ctx: Context, target: float | Callable[[Desk], float]) -> int:
     async with ctx.desk() as desk:
         height = target(desk) if callable(target) else target
-        try:
-            with _progress(ctx, desk, height):
-                state = await desk.move_to(height)
-        except asyncio.CancelledError:
-            raise Interrupted(
-                f"interrupted; the desk was stopped at {ctx.height(desk.state.height_mm)}"
-            ) from None
-        ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
+        return await _drive(ctx, desk, height, lambda: desk.move_to(height))
+
+
+async def _drive(
+    ctx: Context, desk: Desk, height: float, move: Callable[[], Awaitable[DeskState]]
+) -> int:
+    """Run ``move`` towards ``height`` with a progress bar, and report where it ended."""
+    try:
+        with _progress(ctx, desk, height):
+            state = await move()
+    except asyncio.CancelledError:
+        raise Interrupted(
+            f"interrupted; the desk was stopped at {ctx.height(desk.state.height_mm)}"
+        ) from None
+    ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
     return 0
 
 
@@ -129,12 +178,30 @@ async def cmd_move(ctx: Context) -> int:
     return await _move(ctx, parse_height(ctx.args.height))
 
 
+async def _posture(ctx: Context, posture: str) -> int:
+    """To the sitting or standing height of the active profile, else of the config."""
+    profile = ctx.profile()
+    if profile is None:
+        return await _move(ctx, ctx.entry.sit_mm if posture == "sit" else ctx.entry.stand_mm)
+    from deskctl.profiles.recommend import heights_for
+
+    async with ctx.desk() as desk:
+        heights = heights_for(profile, desk.limits, ctx.unit)
+        ctx.warn(heights.notes)
+        height = heights.sit_mm if posture == "sit" else heights.stand_mm
+        slot = profile.presets.sit if posture == "sit" else profile.presets.stand
+        if slot is not None and slot <= desk.capabilities.memory_presets:
+            # The desk's own preset: its soft start and stop, and the handset agrees.
+            return await _drive(ctx, desk, height, lambda: desk.recall_preset(slot))
+        return await _drive(ctx, desk, height, lambda: desk.move_to(height))
+
+
 async def cmd_sit(ctx: Context) -> int:
-    return await _move(ctx, ctx.entry.sit_mm)
+    return await _posture(ctx, "sit")
 
 
 async def cmd_stand(ctx: Context) -> int:
-    return await _move(ctx, ctx.entry.stand_mm)
+    return await _posture(ctx, "stand")
 
 
 async def _nudge(ctx: Context, sign: int) -> int:
@@ -379,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_calibrate,
         "teach deskctl how a desk without move-to-height coasts (it moves the desk)",
     )
+    add_profile_commands(add, common)
     scan = add("scan", cmd_scan, "list Bluetooth desks nearby, with their desk URLs")
     scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
     return parser
@@ -398,6 +466,11 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
         choices=[u.value for u in Unit],
         default=default(None),
         help="unit to show heights in",
+    )
+    parser.add_argument(
+        "--profile",
+        default=default(None),
+        help="whose heights to use (default: $DESKCTL_PROFILE, then the desk's active profile)",
     )
     parser.add_argument(
         "--json", action="store_true", default=default(False), help="print JSON for scripts"

@@ -17,12 +17,12 @@ Every problem is reported with the file, the line and the field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deskctl.errors import ConfigError, DeskctlError, UnknownDeskURL
+from deskctl.toml_lines import line_of, toml_error_line
 from deskctl.units import Unit, parse_height
 
 DEFAULT_DESK = "sim://default"
@@ -85,14 +85,9 @@ def load_config(path: Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = _toml_error_line(str(error))
+        line = toml_error_line(str(error))
         raise ConfigError(str(path), line, None, f"not valid TOML ({error})") from None
     return _Reader(path, text).config(data)
-
-
-def _toml_error_line(message: str) -> int | None:
-    match = re.search(r"line (\d+)", message)
-    return int(match.group(1)) if match else None
 
 
 class _Reader:
@@ -175,23 +170,4 @@ class _Reader:
             raise self._error(where, str(error)) from None
 
     def _error(self, where: tuple[str, ...], problem: str) -> ConfigError:
-        return ConfigError(str(self.path), self._line_of(where), ".".join(where), problem)
-
-    def _line_of(self, where: tuple[str, ...]) -> int | None:
-        """The line that sets ``where`` (a key path), found by reading the file like TOML does."""
-        *table, key = where
-        current: list[str] = []
-        header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
-        for number, line in enumerate(self.lines, start=1):
-            found = header.match(line)
-            if found:
-                current = [part.strip().strip('"') for part in found.group(1).split(".")]
-                if current == [*table, key]:
-                    return number
-                continue
-            assignment = re.match(r'^\s*"?([^"=\s]+)"?\s*=', line)
-            if assignment and current == table and assignment.group(1) == key:
-                return number
-            if assignment and not current and table and assignment.group(1) == ".".join(where):
-                return number
-        return None
+        return ConfigError(str(self.path), line_of(self.lines, where), ".".join(where), problem)

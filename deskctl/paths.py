@@ -35,6 +35,11 @@ class Paths:
             data_dir=platformdirs.user_data_path(APP),
         )
 
+    @property
+    def profiles_dir(self) -> Path:
+        """Profiles live beside the config file."""
+        return self.config_file.parent / "profiles"
+
     def state_file(self, kind: str, key: str) -> Path:
         """A file under the state directory, e.g. ``sim/default.json``; creates its folder."""
         return ensure_dir(self.state_dir / kind) / f"{slug(key)}.json"

@@ -19,7 +19,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("XDG_DATA_HOME", "data"),
     ):
         monkeypatch.setenv(variable, str(home / folder))
-    for variable in ("DESKCTL_CONFIG", "DESKCTL_DESK"):
+    for variable in ("DESKCTL_CONFIG", "DESKCTL_DESK", "DESKCTL_PROFILE", "EDITOR", "VISUAL"):
         monkeypatch.delenv(variable, raising=False)
     return home
 

@@ -19,6 +19,8 @@ CORE_AND_DRIVERS = [
     "deskctl.drivers.registry",
     "deskctl.drivers.sim",
     "deskctl.profiles",
+    "deskctl.profiles.store",
+    "deskctl.profiles.recommend",
 ]
 
 

@@ -1,0 +1,212 @@
+"""A person's profile: who they are at the desk and how they like to work.
+
+Heights are millimetres inside; a profile file may write them in any form
+deskctl reads (``72cm``, ``28.5in``, ``720``).  Everything a person can get
+wrong is checked here, with messages that say what a good value looks like.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from deskctl.errors import DeskctlError
+from deskctl.profiles.at_desk import NAME_RE
+from deskctl.units import Unit, parse_height
+
+# Where a desk's working surface can sensibly be, for anyone: lower is a coffee table, higher
+# is a counter no desk reaches.  Each desk's own limits are checked when it moves.
+WORKING_MIN_MM = 450.0
+WORKING_MAX_MM = 1400.0
+# Body heights from a small child to the tallest people measured.
+BODY_MIN_MM = 1000.0
+BODY_MAX_MM = 2500.0
+
+
+def _height(value: Any) -> float:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            return round(parse_height(value), 1)
+        except DeskctlError as error:
+            raise ValueError(str(error)) from None
+    raise ValueError(f"{value!r} is not a height: write it like 72cm, 28.5in or 720")
+
+
+def _write_height(mm: float) -> str:
+    # Centimetres are exact for the tenths of a millimetre heights are kept to.
+    return f"{round(mm / 10, 2):g}cm"
+
+
+Height = Annotated[
+    float,
+    BeforeValidator(_height),
+    PlainSerializer(_write_height, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string"}, {"type": "number"}],
+            "description": "a height: 72cm, 28.5in, 0.72m, or millimetres (720)",
+            "examples": ["72cm", "110cm", "43.5in"],
+        }
+    ),
+]
+
+
+def working_height(mm: float) -> float:
+    if not WORKING_MIN_MM <= mm <= WORKING_MAX_MM:
+        raise ValueError(
+            f"{mm / 10:g} cm is no working height: desks work between "
+            f"{WORKING_MIN_MM / 10:g} and {WORKING_MAX_MM / 10:g} cm"
+        )
+    return mm
+
+
+class FocusArea(StrEnum):
+    NECK = "neck"
+    SHOULDERS = "shoulders"
+    UPPER_BACK = "upper-back"
+    LOWER_BACK = "lower-back"
+    CHEST = "chest"
+    HIPS = "hips"
+    LEGS = "legs"
+    WRISTS = "wrists"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SchedulePrefs(_Strict):
+    """The rhythm: in every cycle some minutes sitting, some standing, some moving.
+
+    Defaults follow the evidence: about 20 / 8 / 2 in every 30 minutes, standing
+    bouts of at most an hour, and a daily standing goal that starts at 2 hours
+    and grows towards 4 over the first weeks.
+    """
+
+    sit_minutes: int = Field(20, ge=5, le=120)
+    stand_minutes: int = Field(8, ge=2, le=60)
+    move_minutes: int = Field(2, ge=0, le=15)
+    max_standing_minutes: int = Field(60, ge=5, le=60, description="longest standing bout")
+    standing_goal_minutes: int = Field(120, ge=0, le=240, description="daily, at the start")
+    standing_goal_target_minutes: int = Field(240, ge=0, le=240, description="daily, in the end")
+    goal_ramp_weeks: int = Field(4, ge=0, le=52, description="weeks from start to target")
+
+    @field_validator("max_standing_minutes")
+    @classmethod
+    def _longest(cls, value: int, info: ValidationInfo) -> int:
+        stand = info.data.get("stand_minutes")
+        if stand is not None and value < stand:
+            raise ValueError(f"must be at least stand_minutes ({stand})")
+        return value
+
+    @field_validator("standing_goal_target_minutes")
+    @classmethod
+    def _target(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("standing_goal_minutes")
+        if start is not None and value < start:
+            raise ValueError(f"must be at least standing_goal_minutes ({start})")
+        return value
+
+
+class ExercisePrefs(_Strict):
+    focus: list[FocusArea] = Field(default_factory=list, description="areas to favour")
+    skip: list[str] = Field(default_factory=list, description="ids of exercises to leave out")
+    longest_seconds: int = Field(120, ge=20, le=600, description="longest exercise to offer")
+
+
+class PresetSlots(_Strict):
+    """Which of the desk's memory presets hold this person's heights, if any."""
+
+    sit: int | None = Field(None, ge=1, le=4)
+    stand: int | None = Field(None, ge=1, le=4)
+
+    @field_validator("stand")
+    @classmethod
+    def _distinct(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value == info.data.get("sit"):
+            raise ValueError("sit and stand cannot share one preset slot")
+        return value
+
+
+class Profile(_Strict):
+    """One person.  ``name`` is the file's name; everything else is in the file."""
+
+    name: str = Field(description="lower-case letters, digits, - and _; the file is NAME.toml")
+    display_name: str = Field("", max_length=60)
+    body_height: Height | None = Field(None, description="barefoot stature, for recommendations")
+    sit: Height | None = None
+    stand: Height | None = None
+    unit: Unit | None = Field(None, description="mm, cm or in; the config's unit when unset")
+    desks: list[str] = Field(default_factory=list, description="desk names or URLs used with")
+    presets: PresetSlots = Field(default_factory=PresetSlots)
+    schedule: SchedulePrefs = Field(default_factory=SchedulePrefs)
+    exercises: ExercisePrefs = Field(default_factory=ExercisePrefs)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a profile name: use up to 40 lower-case letters, digits, "
+                "- and _, starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("body_height")
+    @classmethod
+    def _body(cls, value: float | None) -> float | None:
+        if value is not None and not BODY_MIN_MM <= value <= BODY_MAX_MM:
+            raise ValueError(
+                f"{value / 10:g} cm is no body height: give the barefoot height of a person, "
+                f"between {BODY_MIN_MM / 10:g} and {BODY_MAX_MM / 10:g} cm"
+            )
+        return value
+
+    @field_validator("sit")
+    @classmethod
+    def _sit(cls, value: float | None) -> float | None:
+        return None if value is None else working_height(value)
+
+    @field_validator("stand")
+    @classmethod
+    def _stand(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        sit = info.data.get("sit")
+        if sit is not None and value <= sit:
+            raise ValueError(f"must be higher than sit ({sit / 10:g} cm), not {value / 10:g} cm")
+        return working_height(value)
+
+    @model_validator(mode="after")
+    def _heights_known(self) -> Self:
+        if self.sit is not None and self.stand is not None:
+            return self
+        if self.body_height is None:
+            raise ValueError(
+                "give sit and stand heights, or body_height so that deskctl can recommend them"
+            )
+        from deskctl.profiles.recommend import preferred  # it builds on this model
+
+        sit, stand = preferred(self)
+        if stand <= sit:
+            raise ValueError(
+                f"stand {stand / 10:g} cm must be higher than sit {sit / 10:g} cm "
+                "(one of them recommended from body_height)"
+            )
+        return self
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
