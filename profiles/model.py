@@ -103,21 +103,20 @@ class SchedulePrefs(_Strict):
     standing_goal_target_minutes: int = Field(240, ge=0, le=240, description="daily, in the end")
     goal_ramp_weeks: int = Field(4, ge=0, le=52, description="weeks from start to target")
 
-    @field_validator("max_standing_minutes")
+    @field_validator("max_standing_minutes", "standing_goal_target_minutes")
     @classmethod
-    def _longest(cls, value: int, info: ValidationInfo) -> int:
-        stand = info.data.get("stand_minutes")
-        if stand is not None and value < stand:
-            raise ValueError(f"must be at least stand_minutes ({stand})")
+    def _not_below(cls, value: int, info: ValidationInfo) -> int:
+        floor_field = _FLOORS[str(info.field_name)]
+        floor = info.data.get(floor_field)
+        if floor is not None and value < floor:
+            raise ValueError(f"must be at least {floor_field} ({floor})")
         return value
 
-    @field_validator("standing_goal_target_minutes")
-    @classmethod
-    def _target(cls, value: int, info: ValidationInfo) -> int:
-        start = info.data.get("standing_goal_minutes")
-        if start is not None and value < start:
-            raise ValueError(f"must be at least standing_goal_minutes ({start})")
-        return value
+
+_FLOORS = {
+    "max_standing_minutes": "stand_minutes",
+    "standing_goal_target_minutes": "standing_goal_minutes",
+}
 
 
 class ExercisePrefs(_Strict):

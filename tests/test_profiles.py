@@ -139,6 +139,13 @@ def write(store: ProfileStore, name: str, text: str) -> Path:
             "greater than or equal to 5 (got 1)",
         ),
         ('sit = "72cm"\nstand = "110cm"\nfavourite = "blue"\n', 3, "favourite", "unknown"),
+        (
+            'sit = "72cm"\nstand = "110cm"\n[schedule]\nstand_minutes = 30\n'
+            "max_standing_minutes = 20\n",
+            5,
+            "schedule.max_standing_minutes",
+            "at least stand_minutes (30)",
+        ),
         ('display_name = "Ana"\n', None, None, "give sit and stand heights, or body_height"),
         ('sit = "72cm\nstand = 1\n', 1, None, "not valid TOML"),
         ('name = "bob"\nsit = "72cm"\nstand = "110cm"\n', 1, "name", "file name"),
