@@ -1,0 +1,523 @@
+"""The sit/stand engine: a pure state machine.
+
+``Engine.step(state, event, now) -> (state, actions)``: no clock, no sleeps, no
+I/O.  ``now`` is Unix time; the engine turns it into local time itself for the
+working hours.  ``state.next_wake`` says when it next needs a ``Tick``; between
+ticks only events (the person, the desk) can change anything.
+
+The rules, in short:
+
+* Outside working hours nothing happens.  Inside, a bout in one posture lasts
+  its planned length, then the engine *prompts* the change, paired with an
+  exercise for the posture being entered.
+* The desk moves only when the person confirms, or when they opted in to
+  automatic moves *and* were active at the computer moments ago; never when
+  they are away, never while the desk is faulted (a collision waits for them),
+  never off-schedule.
+* A prompt can be snoozed a bounded number of times, and each snooze is paid
+  back: the snoozed minutes come off the next bout of the same posture.  It
+  can be skipped.  A prompt nobody answers lapses and comes back later.
+* Moving the desk by hand is accepted: the new posture starts a new bout.
+* Time away from the desk is a natural break: the cycle starts afresh on return.
+* Standing is capped per bout and per day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from deskctl.policy.exercises import Library, Posture, library
+from deskctl.policy.schedule import Rhythm, WorkingHours
+
+RECENT_EXERCISES = 5
+
+
+class Phase(StrEnum):
+    OFF = "off"
+    """Outside working hours."""
+    AT_DESK = "at-desk"
+    """In a bout of sitting or standing."""
+    PROMPT = "prompt"
+    """Asking for a change of posture."""
+    MOVING = "moving"
+    """The desk is moving to the new posture."""
+    AWAY = "away"
+    BLOCKED = "blocked"
+    """The desk reported a fault: nothing moves until the person clears it."""
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time has passed (the runner wakes the engine at ``state.next_wake``)."""
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """The person agreed to the change of posture."""
+
+
+@dataclass(frozen=True)
+class Snooze:
+    pass
+
+
+@dataclass(frozen=True)
+class Skip:
+    pass
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The person is at the computer (keyboard, mouse, the TUI, a terminal answer)."""
+
+
+@dataclass(frozen=True)
+class Away:
+    """The person left (the screen locked, or the platform reports them idle)."""
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """The desk reached the posture the engine asked for."""
+
+    posture: Posture
+
+
+@dataclass(frozen=True)
+class DeskMoved:
+    """The desk changed posture without the engine asking: the handset, another app."""
+
+    posture: Posture
+
+
+@dataclass(frozen=True)
+class MoveFailed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Faulted:
+    """A collision or an overheated motor: the desk waits for the person."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rearmed:
+    """The person cleared the fault (``deskctl stop``)."""
+
+
+@dataclass(frozen=True)
+class ExerciseDone:
+    exercise_id: str
+    done: bool = True
+
+
+Event = (
+    Tick
+    | Confirm
+    | Snooze
+    | Skip
+    | Activity
+    | Away
+    | Arrived
+    | DeskMoved
+    | MoveFailed
+    | Faulted
+    | Rearmed
+    | ExerciseDone
+)
+
+# -- actions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Ask for the change; with ``auto`` the desk moves when ``countdown_s`` runs out."""
+
+    target: Posture
+    exercise_id: str | None
+    countdown_s: float
+    auto: bool
+    snoozes_left: int
+
+
+@dataclass(frozen=True)
+class Move:
+    target: Posture
+
+
+@dataclass(frozen=True)
+class ShowExercise:
+    exercise_id: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    text: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """Something for the history: ``kind`` is posture, transition, exercise or move."""
+
+    kind: str
+    what: str
+    detail: str = ""
+
+
+Action = Prompt | Move | ShowExercise | Notify | Record
+
+# -- configuration and state --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    rhythm: Rhythm = field(default_factory=Rhythm)
+    hours: WorkingHours = field(default_factory=WorkingHours)
+    timezone: dt.tzinfo = dt.UTC
+    auto_move: bool = False
+    """Opt-in: move without a confirmation when the person is present."""
+    presence_s: float = 120.0
+    """Activity this recent means the person is at the desk."""
+    countdown_s: float = 30.0
+    """Automatic moves: the warning before the desk moves (any answer cancels it)."""
+    answer_s: float = 300.0
+    """How long a prompt waits for an answer before it lapses."""
+    snooze_s: float = 5 * 60
+    max_snoozes: int = 2
+    retry_s: float = 10 * 60
+    """After a lapsed prompt or a failed move, ask again this much later."""
+    natural_break_s: float = 5 * 60
+    """Away at least this long counts as a break: the cycle starts afresh."""
+    min_bout_s: float = 5 * 60
+    focus: tuple[str, ...] = ()
+    skip_exercises: tuple[str, ...] = ()
+    longest_exercise_s: float = 120.0
+    library: Library = field(default_factory=library)
+
+
+@dataclass(frozen=True)
+class State:
+    phase: Phase = Phase.OFF
+    posture: Posture = Posture.SIT
+    since: float = 0.0
+    """When the current bout began."""
+    due: float | None = None
+    """When the next change of posture is due."""
+    boundary: float | None = None
+    """When working time next starts (when off) or ends (when at work)."""
+    prompt_until: float | None = None
+    target: Posture | None = None
+    exercise_id: str | None = None
+    auto: bool = False
+    snoozes: int = 0
+    debt_s: dict[Posture, float] = field(default_factory=dict)
+    """Snoozed seconds to take off the next bout of each posture."""
+    day: dt.date | None = None
+    standing_s: float = 0.0
+    """Standing today in finished bouts."""
+    recent: tuple[str, ...] = ()
+    last_activity: float | None = None
+    away_since: float | None = None
+    resume: Phase | None = None
+    """Where a blocked engine goes back to when the desk is re-armed."""
+
+    @property
+    def next_wake(self) -> float | None:
+        """When the engine next needs a ``Tick``; None: only an event can change anything."""
+        waits = {Phase.AT_DESK: self.due, Phase.PROMPT: self.prompt_until}
+        times = [t for t in (waits.get(self.phase), self.boundary) if t is not None]
+        return min(times) if times else None
+
+
+Step = tuple[State, list[Action]]
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def _local(self, now: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(now, self.settings.timezone)
+
+    def _working_range(self, now: float) -> tuple[float, float] | None:
+        found = self.settings.hours.range_at(self._local(now))
+        return None if found is None else (found[0].timestamp(), found[1].timestamp())
+
+    def _next_start(self, now: float) -> float | None:
+        begins = self.settings.hours.next_start(self._local(now))
+        return None if begins is None else begins.timestamp()
+
+    def _bout_s(self, state: State, posture: Posture, now: float) -> float:
+        rhythm = self.settings.rhythm
+        day = self._local(now).date()
+        if posture is Posture.SIT:
+            bout = rhythm.sit_s
+        else:
+            workday = self.settings.hours.minutes_on(day.weekday()) * 60.0
+            left_today = rhythm.daily_standing_cap_s - state.standing_s
+            bout = min(rhythm.stand_bout_s(day, workday), left_today)
+        return max(self.settings.min_bout_s, bout - state.debt_s.get(posture, 0.0))
+
+    def present(self, state: State, now: float) -> bool:
+        last = state.last_activity
+        return last is not None and now - last <= self.settings.presence_s
+
+    # -- the machine --------------------------------------------------------------------------
+
+    def step(self, state: State, event: Event, now: float) -> Step:
+        """The state after ``event`` at ``now``, and what to do about it."""
+        state, actions = self._new_day(state, now)
+        if isinstance(event, Activity):
+            state = dataclasses.replace(state, last_activity=now)
+        handler = getattr(self, f"_on_{type(event).__name__.lower()}")
+        state, more = handler(state, event, now)
+        return state, actions + more
+
+    def _new_day(self, state: State, now: float) -> Step:
+        today = self._local(now).date()
+        if state.day == today:
+            return state, []
+        actions: list[Action] = []
+        if state.phase is not Phase.OFF and state.day is not None:
+            # Work ran past midnight: close yesterday's bout where it is.
+            state, actions = self._end_bout(state, now)
+            state = dataclasses.replace(state, since=now)
+        return dataclasses.replace(state, day=today, standing_s=0.0), actions
+
+    def _on_tick(self, state: State, _: Tick, now: float) -> Step:
+        working = self._working_range(now)
+        if state.phase is Phase.OFF:
+            if working is None:
+                return dataclasses.replace(state, boundary=self._next_start(now)), []
+            return self._start_work(state, now, working[1])
+        if working is None and state.phase in (Phase.AT_DESK, Phase.PROMPT, Phase.AWAY):
+            return self._stop_work(state, now)
+        # Moving or blocked: that finishes first; wake at the next change of working time.
+        boundary = self._next_start(now) if working is None else working[1]
+        state = dataclasses.replace(state, boundary=boundary)
+        if state.phase is Phase.AT_DESK and state.due is not None and now >= state.due:
+            return self._prompt(state, now)
+        prompt_over = state.prompt_until is not None and now >= state.prompt_until
+        if state.phase is Phase.PROMPT and prompt_over:
+            return self._prompt_ran_out(state, now)
+        return state, []
+
+    def _start_work(self, state: State, now: float, ends: float) -> Step:
+        state = dataclasses.replace(
+            state, phase=Phase.AT_DESK, since=now, boundary=ends, snoozes=0, debt_s={}
+        )
+        state = dataclasses.replace(state, due=now + self._bout_s(state, state.posture, now))
+        return state, [Record("posture", state.posture.value, "work starts")]
+
+    def _stop_work(self, state: State, now: float) -> Step:
+        state, actions = self._end_bout(state, now)
+        state = dataclasses.replace(
+            state,
+            phase=Phase.OFF,
+            due=None,
+            prompt_until=None,
+            target=None,
+            boundary=self._next_start(now),
+        )
+        return state, [*actions, Record("posture", "off", "work ends")]
+
+    def _end_bout(self, state: State, now: float) -> Step:
+        """Count a finished bout (standing time adds up towards the daily cap)."""
+        if state.posture is Posture.STAND and state.phase not in (Phase.OFF, Phase.AWAY):
+            state = dataclasses.replace(
+                state, standing_s=state.standing_s + max(0.0, now - state.since)
+            )
+        return state, []
+
+    def _prompt(self, state: State, now: float) -> Step:
+        target = Posture.STAND if state.posture is Posture.SIT else Posture.SIT
+        rhythm = self.settings.rhythm
+        if target is Posture.STAND and state.standing_s >= rhythm.daily_standing_cap_s:
+            # Enough standing for one day: keep sitting, with no prompt to nag.
+            due = now + rhythm.sit_s
+            return dataclasses.replace(state, due=due), [
+                Record("transition", "capped", "the day's standing cap is reached")
+            ]
+        settings = self.settings
+        exercise = settings.library.pick(
+            target,
+            focus=settings.focus,
+            skip=settings.skip_exercises,
+            recent=state.recent,
+            longest_s=min(settings.longest_exercise_s, max(rhythm.move_s, 20.0)),
+        )
+        exercise_id = None if exercise is None else exercise.id
+        auto = settings.auto_move
+        wait = settings.countdown_s if auto else settings.answer_s
+        state = dataclasses.replace(
+            state,
+            phase=Phase.PROMPT,
+            target=target,
+            exercise_id=exercise_id,
+            auto=auto,
+            prompt_until=now + wait,
+        )
+        left = settings.max_snoozes - state.snoozes
+        return state, [
+            Prompt(target, exercise_id, wait, auto, left),
+            Record("transition", "prompted", target.value),
+        ]
+
+    def _prompt_ran_out(self, state: State, now: float) -> Step:
+        target = state.target or Posture.STAND
+        if state.auto and self.present(state, now):
+            state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None)
+            return state, [Move(target), Record("transition", "automatic", target.value)]
+        back = self._back_to_desk(state, due=now + self.settings.retry_s)
+        if not self.present(state, now):
+            back = dataclasses.replace(back, phase=Phase.AWAY, away_since=now)
+            return back, [Record("transition", "lapsed", "nobody at the desk")]
+        return back, [Record("transition", "lapsed", "no answer")]
+
+    def _back_to_desk(self, state: State, due: float) -> State:
+        return dataclasses.replace(
+            state, phase=Phase.AT_DESK, due=due, prompt_until=None, target=None, auto=False
+        )
+
+    def _on_confirm(self, state: State, _: Confirm, now: float) -> Step:
+        state = dataclasses.replace(state, last_activity=now)
+        if state.phase is not Phase.PROMPT or state.target is None:
+            return state, []
+        target = state.target
+        state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None)
+        return state, [Move(target), Record("transition", "confirmed", target.value)]
+
+    def _on_snooze(self, state: State, _: Snooze, now: float) -> Step:
+        state = dataclasses.replace(state, last_activity=now)
+        if state.phase is not Phase.PROMPT:
+            return state, []
+        if state.snoozes >= self.settings.max_snoozes:
+            return state, [Notify("no snoozes left for this change: confirm it or skip it")]
+        snooze = self.settings.snooze_s
+        # The snooze is paid back: the next bout in this posture is that much shorter.
+        debt = dict(state.debt_s)
+        debt[state.posture] = debt.get(state.posture, 0.0) + snooze
+        state = self._back_to_desk(state, due=now + snooze)
+        state = dataclasses.replace(state, snoozes=state.snoozes + 1, debt_s=debt)
+        return state, [Record("transition", "snoozed", f"{snooze / 60:g} min")]
+
+    def _on_skip(self, state: State, _: Skip, now: float) -> Step:
+        state = dataclasses.replace(state, last_activity=now)
+        if state.phase is not Phase.PROMPT:
+            return state, []
+        state = self._back_to_desk(state, due=now + self._bout_s(state, state.posture, now))
+        return dataclasses.replace(state, snoozes=0), [Record("transition", "skipped")]
+
+    def _on_activity(self, state: State, _: Activity, now: float) -> Step:
+        if state.phase is not Phase.AWAY or state.away_since is None:
+            return state, []
+        away = now - state.away_since
+        state = dataclasses.replace(state, phase=Phase.AT_DESK, away_since=None)
+        if self._working_range(now) is None:
+            return self._stop_work(dataclasses.replace(state, phase=Phase.AWAY), now)
+        actions: list[Action] = [Record("posture", state.posture.value, "back")]
+        if away >= self.settings.natural_break_s:
+            # A natural break: the cycle starts afresh.
+            state = dataclasses.replace(state, since=now, snoozes=0, debt_s={})
+            state = dataclasses.replace(state, due=now + self._bout_s(state, state.posture, now))
+        elif state.due is not None:
+            state = dataclasses.replace(state, due=max(state.due, now) + away)
+        return state, actions
+
+    def _on_away(self, state: State, _: Away, now: float) -> Step:
+        if state.phase in (Phase.OFF, Phase.AWAY, Phase.BLOCKED, Phase.MOVING):
+            return state, []
+        state, actions = self._end_bout(state, now)
+        state = dataclasses.replace(
+            state, phase=Phase.AWAY, away_since=now, prompt_until=None, target=None
+        )
+        return state, [*actions, Record("posture", "away")]
+
+    def _on_arrived(self, state: State, event: Arrived, now: float) -> Step:
+        if state.phase is not Phase.MOVING:
+            return state, []
+        return self._new_posture(state, event.posture, now, "prompt")
+
+    def _on_deskmoved(self, state: State, event: DeskMoved, now: float) -> Step:
+        if state.phase is Phase.OFF:
+            return dataclasses.replace(state, posture=event.posture), []
+        if event.posture is state.posture or state.phase is Phase.MOVING:
+            return state, []
+        # The person moved the desk themselves: follow them, never fight them.
+        moved_to_prompt = state.phase is Phase.PROMPT and state.target is event.posture
+        state, actions = self._new_posture(
+            state, event.posture, now, "manual", show=moved_to_prompt
+        )
+        if moved_to_prompt:
+            actions.insert(0, Record("transition", "confirmed", "by hand"))
+        return state, actions
+
+    def _new_posture(
+        self, state: State, posture: Posture, now: float, cause: str, show: bool = True
+    ) -> Step:
+        if state.phase is Phase.AWAY:
+            state = dataclasses.replace(state, away_since=None)
+        state, actions = self._end_bout(state, now)
+        debt = {k: v for k, v in state.debt_s.items() if k is not posture}
+        exercise = state.exercise_id if show and posture is state.target else None
+        state = dataclasses.replace(
+            state,
+            phase=Phase.AT_DESK,
+            posture=posture,
+            since=now,
+            target=None,
+            prompt_until=None,
+            auto=False,
+            snoozes=0,
+            last_activity=now if cause == "manual" else state.last_activity,
+        )
+        state = dataclasses.replace(state, due=now + self._bout_s(state, posture, now), debt_s=debt)
+        actions.append(Record("posture", posture.value, cause))
+        if exercise is not None:
+            recent = (*state.recent, exercise)[-RECENT_EXERCISES:]
+            state = dataclasses.replace(state, recent=recent, exercise_id=None)
+            actions += [ShowExercise(exercise), Record("exercise", "shown", exercise)]
+        return state, actions
+
+    def _on_movefailed(self, state: State, event: MoveFailed, now: float) -> Step:
+        if state.phase is not Phase.MOVING:
+            return state, []
+        state = self._back_to_desk(state, due=now + self.settings.retry_s)
+        return state, [
+            Notify(f"the desk did not move: {event.reason}"),
+            Record("move", "failed", event.reason),
+        ]
+
+    def _on_faulted(self, state: State, event: Faulted, now: float) -> Step:
+        if state.phase is Phase.BLOCKED:
+            return state, []
+        resume = Phase.AT_DESK if state.phase in (Phase.PROMPT, Phase.MOVING) else state.phase
+        state = dataclasses.replace(
+            state, phase=Phase.BLOCKED, resume=resume, prompt_until=None, target=None
+        )
+        return state, [
+            Notify(f"{event.reason}; nothing moves until you clear it ('deskctl stop')"),
+            Record("move", "fault", event.reason),
+        ]
+
+    def _on_rearmed(self, state: State, _: Rearmed, now: float) -> Step:
+        if state.phase is not Phase.BLOCKED:
+            return state, []
+        resume = state.resume or Phase.AT_DESK
+        due = state.due if state.due is not None and state.due > now else now + 60.0
+        state = dataclasses.replace(state, phase=resume, resume=None, due=due)
+        return state, [Record("move", "re-armed")]
+
+    def _on_exercisedone(self, state: State, event: ExerciseDone, now: float) -> Step:
+        outcome = "done" if event.done else "skipped"
+        return state, [Record("exercise", outcome, event.exercise_id)]
