@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from deskctl import __version__
+from deskctl.cli_policy import add_policy_commands
 from deskctl.cli_profile import add_profile_commands
 from deskctl.errors import DeskctlError, DeskUnavailable, Interrupted
 from deskctl.units import Unit, format_height, format_speed, parse_height
@@ -447,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         "teach deskctl how a desk without move-to-height coasts (it moves the desk)",
     )
     add_profile_commands(add, common)
+    add_policy_commands(add)
     scan = add("scan", cmd_scan, "list Bluetooth desks nearby, with their desk URLs")
     scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
     return parser
@@ -492,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
-        if args.command in ("watch", "emulate"):
+        if args.command in ("watch", "emulate", "run"):
             return 0
         print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
         return Interrupted.exit_code

@@ -7,6 +7,7 @@ wrong is checked here, with messages that say what a good value looks like.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -72,6 +73,28 @@ def working_height(mm: float) -> float:
     return mm
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OFFICE_HOURS = ("09:00-12:30", "13:30-17:30")
+_RANGE = re.compile(r"^\s*(\d{1,2}):(\d\d)\s*-\s*(\d{1,2}):(\d\d)\s*$")
+
+
+def minutes_of(ranges: list[str]) -> tuple[tuple[int, int], ...]:
+    """``["09:00-12:30"]`` as minutes from midnight, checked: in order, not overlapping."""
+    out: list[tuple[int, int]] = []
+    for text in ranges:
+        match = _RANGE.match(text)
+        if match is None:
+            raise ValueError(f"{text!r} is no time range: write it like 09:00-12:30")
+        h1, m1, h2, m2 = (int(part) for part in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60 and start < end <= 24 * 60):
+            raise ValueError(f"{text!r} is no time range within one day")
+        if out and start < out[-1][1]:
+            raise ValueError(f"{text!r} overlaps or comes before the range before it")
+        out.append((start, end))
+    return tuple(out)
+
+
 class FocusArea(StrEnum):
     NECK = "neck"
     SHOULDERS = "shoulders"
@@ -95,6 +118,10 @@ class SchedulePrefs(_Strict):
     and grows towards 4 over the first weeks.
     """
 
+    hours: dict[str, list[str]] = Field(
+        default_factory=lambda: {day: list(OFFICE_HOURS) for day in WEEKDAYS[:5]},
+        description='working time per weekday, like mon = ["09:00-12:30", "13:30-17:30"]',
+    )
     sit_minutes: int = Field(20, ge=5, le=120)
     stand_minutes: int = Field(8, ge=2, le=60)
     move_minutes: int = Field(2, ge=0, le=15)
@@ -102,6 +129,15 @@ class SchedulePrefs(_Strict):
     standing_goal_minutes: int = Field(120, ge=0, le=240, description="daily, at the start")
     standing_goal_target_minutes: int = Field(240, ge=0, le=240, description="daily, in the end")
     goal_ramp_weeks: int = Field(4, ge=0, le=52, description="weeks from start to target")
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, ranges in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"{day!r} is no weekday: use {', '.join(WEEKDAYS)}")
+            minutes_of(ranges)
+        return value
 
     @field_validator("max_standing_minutes", "standing_goal_target_minutes")
     @classmethod

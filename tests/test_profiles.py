@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from deskctl.errors import BadInput, ConfigError
 from deskctl.model import Limits
-from deskctl.profiles.model import FocusArea, Profile
+from deskctl.profiles.model import WEEKDAYS, FocusArea, Profile
 from deskctl.profiles.recommend import heights_for, recommend
 from deskctl.profiles.store import ProfileStore, examples, parse, to_toml
 from deskctl.units import Unit
@@ -48,6 +48,12 @@ def profiles(draw: st.DrawFn) -> Profile:
             "desks": draw(st.lists(st.text(min_size=1, max_size=30), max_size=3)),
             "presets": {"sit": slot_sit, "stand": slot_stand},
             "schedule": {
+                "hours": draw(
+                    st.dictionaries(
+                        st.sampled_from(WEEKDAYS),
+                        st.sampled_from([[], ["08:00-12:00"], ["09:00-12:30", "13:30-17:30"]]),
+                    )
+                ),
                 "sit_minutes": draw(st.integers(5, 120)),
                 "stand_minutes": stand_minutes,
                 "move_minutes": draw(st.integers(0, 15)),

@@ -380,8 +380,9 @@ class Engine:
             return state, [Move(target), Record("transition", "automatic", target.value)]
         back = self._back_to_desk(state, due=now + self.settings.retry_s)
         if not self.present(state, now):
-            back = dataclasses.replace(back, phase=Phase.AWAY, away_since=now)
-            return back, [Record("transition", "lapsed", "nobody at the desk")]
+            # Nobody answered and nobody has been active: the person is away.
+            back, actions = self._on_away(back, Away(), now)
+            return back, [Record("transition", "lapsed", "nobody at the desk"), *actions]
         return back, [Record("transition", "lapsed", "no answer")]
 
     def _back_to_desk(self, state: State, due: float) -> State:

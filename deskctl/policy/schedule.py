@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 Range = tuple[int, int]  # minutes from midnight, start inclusive, end exclusive
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Office hours with a lunch break; weekends off.
 DEFAULT_DAY: tuple[Range, ...] = ((9 * 60, 12 * 60 + 30), (13 * 60 + 30, 17 * 60 + 30))
 

@@ -1,0 +1,309 @@
+"""``deskctl run``, ``deskctl stats`` and ``deskctl simulate``: the schedule at work."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from deskctl.errors import BadInput
+
+if TYPE_CHECKING:
+    from deskctl.cli import Context
+    from deskctl.history import DayStats, History
+    from deskctl.policy.engine import Action, Engine, Event, Settings
+    from deskctl.profiles.model import Profile
+
+Command = Callable[["Context"], Coroutine[Any, Any, int]]
+ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
+
+
+def local_timezone() -> dt.tzinfo:
+    zone = dt.datetime.now().astimezone().tzinfo
+    return zone or dt.UTC
+
+
+def settings_for(profile: Profile | None, started: dt.date, **changes: Any) -> Settings:
+    """The engine's settings from a profile (or the defaults) and when the person began."""
+    from deskctl.policy.engine import Settings
+    from deskctl.policy.schedule import Rhythm, WorkingHours
+    from deskctl.profiles.model import WEEKDAYS, SchedulePrefs, minutes_of
+
+    prefs = profile.schedule if profile is not None else SchedulePrefs()
+    rhythm = Rhythm(
+        sit_s=prefs.sit_minutes * 60,
+        stand_s=prefs.stand_minutes * 60,
+        move_s=prefs.move_minutes * 60,
+        max_standing_s=prefs.max_standing_minutes * 60,
+        goal_start_s=prefs.standing_goal_minutes * 60,
+        goal_target_s=prefs.standing_goal_target_minutes * 60,
+        ramp_weeks=prefs.goal_ramp_weeks,
+        started=started,
+    )
+    hours = WorkingHours(
+        {WEEKDAYS.index(day): minutes_of(ranges) for day, ranges in prefs.hours.items()}
+    )
+    exercises = profile.exercises if profile is not None else None
+    return Settings(
+        rhythm=rhythm,
+        hours=hours,
+        focus=tuple(exercises.focus) if exercises else (),
+        skip_exercises=tuple(exercises.skip) if exercises else (),
+        longest_exercise_s=exercises.longest_seconds if exercises else 120.0,
+        **changes,
+    )
+
+
+def _history(ctx: Context) -> History:
+    from deskctl.history import History
+
+    return History(ctx.paths.data_dir / "history.sqlite3")
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
+
+
+def _bar(value: float, goal: float, width: int = 24) -> str:
+    full = max(goal, value, 1.0)
+    filled = round(width * value / full)
+    mark = round(width * goal / full) if goal else None
+    cells = ["#" if n < filled else "." for n in range(width)]
+    if mark is not None and 0 <= mark < width:
+        cells[mark] = "|"
+    return "".join(cells)
+
+
+def render_day(stats: DayStats) -> list[str]:
+    goal = f"{_minutes(stats.goal_s)}" if stats.goal_s else "none"
+    return [
+        f"{stats.day:%a %d %b}  standing {_minutes(stats.standing_s)} of goal {goal} "
+        f"[{_bar(stats.standing_s, stats.goal_s)}]",
+        f"  sitting {_minutes(stats.sitting_s)}, standing share {stats.standing_share:.0%}, "
+        f"longest sitting {_minutes(stats.longest_sitting_s)}, "
+        f"{stats.changes_per_hour:.1f} changes an hour, "
+        f"exercises {stats.exercises_done} of {stats.exercises_shown}",
+    ]
+
+
+def day_data(stats: DayStats) -> dict[str, Any]:
+    return {
+        "day": stats.day.isoformat(),
+        "sitting_min": round(stats.sitting_s / 60, 1),
+        "standing_min": round(stats.standing_s / 60, 1),
+        "standing_share": round(stats.standing_share, 3),
+        "longest_sitting_min": round(stats.longest_sitting_s / 60, 1),
+        "changes": stats.changes,
+        "changes_per_hour": round(stats.changes_per_hour, 2),
+        "exercises_done": stats.exercises_done,
+        "exercises_shown": stats.exercises_shown,
+        "goal_min": round(stats.goal_s / 60, 1),
+        "goal_met": stats.goal_met,
+    }
+
+
+async def cmd_stats(ctx: Context) -> int:
+    zone = local_timezone()
+    history = _history(ctx)
+    try:
+        now = time.time()
+        started = history.first_day(zone) or dt.date.today()
+        rhythm = settings_for(ctx.profile(), started).rhythm
+        today = dt.datetime.fromtimestamp(now, zone).date()
+        days = (
+            [today - dt.timedelta(days=n) for n in range(6, -1, -1)] if ctx.args.week else [today]
+        )
+        stats = [history.day(day, zone, rhythm.goal_s(day), now) for day in days]
+        streak = history.streak(today, zone, rhythm.goal_s, now)
+    finally:
+        history.close()
+    lines = [line for day in stats for line in render_day(day)]
+    lines.append(f"streak: {streak} day{'s' if streak != 1 else ''} meeting the standing goal")
+    ctx.emit("\n".join(lines), {"days": [day_data(s) for s in stats], "streak": streak})
+    return 0
+
+
+async def cmd_simulate(ctx: Context) -> int:
+    from deskctl.policy.engine import Engine
+    from deskctl.policy.simulate import Person, Simulation
+
+    days: int = ctx.args.days
+    if not 1 <= days <= 366:
+        raise BadInput(f"simulate 1 to 366 days, not {days}")
+    start = dt.datetime.combine(
+        dt.date.fromisoformat(ctx.args.start) if ctx.args.start else _next_monday(),
+        dt.time(),
+        dt.UTC,
+    )
+    engine = Engine(settings_for(ctx.profile(), start.date()))
+    simulation = Simulation(engine, start.timestamp(), days, Person(seed=ctx.args.seed))
+    began = time.perf_counter()
+    simulation.run()
+    took = time.perf_counter() - began
+    stats = simulation.stats()
+    hours = "".join(f"{hour:02d}    " for hour in range(8, 19))
+    lines = [f"{hours}  (# standing, - sitting, . away; 10 min a mark)"]
+    for day in stats:
+        lines.append(simulation.timeline(day.day) + f"  {day.day:%a %d %b}")
+    lines.append("")
+    for day in stats:
+        lines += render_day(day)
+    speed = days * 86400 / took if took else float("inf")
+    lines.append(
+        f"{simulation.moves} moves; simulated {days} days in {took * 1000:.0f} ms "
+        f"({speed:,.0f}x real time)"
+    )
+    ctx.emit(
+        "\n".join(lines),
+        {"days": [day_data(s) for s in stats], "moves": simulation.moves, "speed": speed},
+    )
+    return 0
+
+
+def _next_monday() -> dt.date:
+    today = dt.date.today()
+    return today + dt.timedelta(days=(7 - today.weekday()) % 7)
+
+
+async def cmd_run(ctx: Context) -> int:
+    from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
+    from deskctl.policy.runner import Heights, Runner, xprintidle_seconds
+    from deskctl.profiles.recommend import heights_for
+
+    zone = local_timezone()
+    profile = ctx.profile()
+    history = _history(ctx)
+    try:
+        started = history.first_day(zone) or dt.date.today()
+        settings = settings_for(profile, started, timezone=zone, auto_move=ctx.args.auto)
+        engine = Engine(settings)
+        async with ctx.desk() as desk:
+            if profile is not None:
+                found = heights_for(profile, desk.limits, ctx.unit)
+                ctx.warn(found.notes)
+                heights = Heights(found.sit_mm, found.stand_mm)
+            else:
+                heights = Heights(ctx.entry.sit_mm, ctx.entry.stand_mm)
+            show = _Shower(ctx, engine, notify=not ctx.args.no_notify)
+            runner = Runner(
+                desk, engine, history, heights=heights, show=show, idle_seconds=xprintidle_seconds
+            )
+            answers: dict[str, Event] = {"y": Confirm(), "": Confirm(), "s": Snooze(), "n": Skip()}
+
+            def on_line(line: str) -> None:
+                word = line.strip().lower()
+                if word in answers:
+                    runner.tell(answers[word])
+                elif word in ("d", "x") and show.exercise_id is not None:
+                    runner.tell(ExerciseDone(show.exercise_id, word == "d"))
+                    show.exercise_id = None
+                else:
+                    print(ANSWERS, flush=True)
+
+            ctx.emit(
+                f"following the schedule at {ctx.entry.url} (sit {ctx.height(heights.sit_mm)}, "
+                f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
+                {"desk": ctx.entry.url, "sit_mm": heights.sit_mm, "stand_mm": heights.stand_mm},
+            )
+            with _lines_from_stdin(on_line):
+                await runner.run()
+    finally:
+        history.close()
+    return 0
+
+
+class _lines_from_stdin:
+    """Deliver each line typed on standard input, without a thread or polling."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        self.on_line = on_line
+        self.loop = asyncio.get_running_loop()
+        self.watching = False
+
+    def __enter__(self) -> None:
+        if sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
+            self.loop.add_reader(sys.stdin.fileno(), self._readable)
+            self.watching = True
+
+    def _readable(self) -> None:
+        line = sys.stdin.readline()
+        if not line:
+            self.loop.remove_reader(sys.stdin.fileno())
+            self.watching = False
+            return
+        self.on_line(line)
+
+    def __exit__(self, *_: object) -> None:
+        if self.watching:
+            self.loop.remove_reader(sys.stdin.fileno())
+
+
+class _Shower:
+    """Shows the engine's actions in the terminal, and as desktop notifications."""
+
+    def __init__(self, ctx: Context, engine: Engine, *, notify: bool) -> None:
+        self.ctx = ctx
+        self.library = engine.settings.library
+        self.notifier = shutil.which("notify-send") if notify else None
+        self.exercise_id: str | None = None
+
+    def __call__(self, action: Action) -> None:
+        from deskctl.policy.engine import Move, Notify, Prompt, ShowExercise
+
+        stamp = dt.datetime.now().strftime("%H:%M")
+        if isinstance(action, Prompt):
+            way = "stand up" if action.target.value == "stand" else "sit down"
+            exercise = self.library.get(action.exercise_id or "")
+            then = f", then: {exercise.name}" if exercise else ""
+            when = (
+                f"the desk moves in {action.countdown_s:.0f} s unless you answer"
+                if action.auto
+                else f"y to move, s to snooze ({action.snoozes_left} left), n to skip"
+            )
+            self._say(f"{stamp} time to {way}{then}: {when}", urgent=True)
+        elif isinstance(action, ShowExercise):
+            exercise = self.library.get(action.exercise_id)
+            if exercise is None:
+                return
+            self.exercise_id = exercise.id
+            steps = " ".join(exercise.steps)
+            self._say(
+                f"{stamp} {exercise.name} ({exercise.dose}, about {exercise.duration_s} s): "
+                f"{steps} {self.library.notice} (d when done, x to skip)"
+            )
+        elif isinstance(action, Move):
+            self._say(f"{stamp} moving the desk to {action.target.value}")
+        elif isinstance(action, Notify):
+            self._say(f"{stamp} {action.text}", urgent=True)
+
+    def _say(self, text: str, urgent: bool = False) -> None:
+        print(text, flush=True)
+        if self.notifier and urgent:
+            subprocess.Popen(
+                [self.notifier, "deskctl", text],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+
+def add_policy_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
+    run = add("run", cmd_run, "follow the sit/stand schedule with prompts and exercises")
+    run.add_argument(
+        "--auto",
+        action="store_true",
+        help="move the desk without a confirmation when you are at the computer",
+    )
+    run.add_argument("--no-notify", action="store_true", help="no desktop notifications")
+    stats = add("stats", cmd_stats, "today's sitting, standing and exercises")
+    stats.add_argument("--week", action="store_true", help="the last seven days")
+    simulate = add("simulate", cmd_simulate, "run the schedule on simulated days and sum it up")
+    simulate.add_argument("--days", type=int, default=5, help="how many days (default 5)")
+    simulate.add_argument("--start", help="first day, YYYY-MM-DD (default: next Monday)")
+    simulate.add_argument("--seed", type=int, default=0, help="the simulated person's luck")

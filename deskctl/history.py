@@ -1,0 +1,171 @@
+"""What happened at the desk, in an embedded SQLite database, and the day's figures.
+
+One table of events, each committed as it happens (WAL journal), so a killed
+process loses nothing it recorded.  ``kind`` is what the engine's records say:
+``posture`` (sit, stand, away, off: the timeline; a ``manual`` detail marks a
+hand move), ``transition`` (prompted, confirmed, snoozed, skipped, automatic,
+lapsed, capped), ``exercise`` (shown, done, skipped) and ``move``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from deskctl.errors import StorageError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    t REAL NOT NULL,
+    kind TEXT NOT NULL,
+    what TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (t);
+"""
+AT_DESK = ("sit", "stand")
+
+
+@dataclass(frozen=True)
+class DayStats:
+    day: dt.date
+    sitting_s: float
+    standing_s: float
+    longest_sitting_s: float
+    changes: int
+    exercises_done: int
+    exercises_shown: int
+    goal_s: float
+
+    @property
+    def at_desk_s(self) -> float:
+        return self.sitting_s + self.standing_s
+
+    @property
+    def standing_share(self) -> float:
+        return self.standing_s / self.at_desk_s if self.at_desk_s else 0.0
+
+    @property
+    def changes_per_hour(self) -> float:
+        return self.changes / (self.at_desk_s / 3600) if self.at_desk_s else 0.0
+
+    @property
+    def goal_met(self) -> bool:
+        return self.goal_s > 0 and self.standing_s >= self.goal_s
+
+
+class History:
+    def __init__(self, path: Path | str) -> None:
+        """``path`` is the database file (created when missing), or ``":memory:"``."""
+        try:
+            if isinstance(path, Path):
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None)  # each write commits
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StorageError(f"cannot open the history at {path}: {error}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, t: float, kind: str, what: str, detail: str = "") -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO events (t, kind, what, detail) VALUES (?, ?, ?, ?)",
+                (t, kind, what, detail),
+            )
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot write the history: {error}") from None
+
+    def events(
+        self, start: float, end: float, kind: str | None = None
+    ) -> list[tuple[float, str, str, str]]:
+        query = "SELECT t, kind, what, detail FROM events WHERE t >= ? AND t < ?"
+        args: tuple[object, ...] = (start, end)
+        if kind is not None:
+            query += " AND kind = ?"
+            args += (kind,)
+        return list(self._db.execute(query + " ORDER BY t, rowid", args))
+
+    def close_dangling(self) -> None:
+        """A process that was killed left its last posture open: end it at the last thing
+        it recorded, rather than letting it run on until the next start."""
+        last_posture = self._db.execute(
+            "SELECT what FROM events WHERE kind = 'posture' ORDER BY t DESC, rowid DESC LIMIT 1"
+        ).fetchone()
+        if last_posture is None or last_posture[0] == "off":
+            return
+        (last,) = self._db.execute("SELECT MAX(t) FROM events").fetchone()
+        self.record(last, "posture", "off", "not closed")
+
+    def first_day(self, timezone: dt.tzinfo) -> dt.date | None:
+        (first,) = self._db.execute("SELECT MIN(t) FROM events").fetchone()
+        return None if first is None else dt.datetime.fromtimestamp(first, timezone).date()
+
+    # -- figures ------------------------------------------------------------------------------
+
+    def _intervals(self, start: float, end: float) -> Iterator[tuple[str, float, float]]:
+        """(posture, from, to) covering [start, end), from the posture events."""
+        before = self._db.execute(
+            "SELECT what FROM events WHERE kind = 'posture' AND t < ? ORDER BY t DESC, rowid DESC "
+            "LIMIT 1",
+            (start,),
+        ).fetchone()
+        current, since = (before[0] if before else "off"), start
+        for t, _, what, _ in self.events(start, end, "posture"):
+            if t > since:
+                yield current, since, t
+            current, since = what, max(since, t)
+        if end > since:
+            yield current, since, end
+
+    def day(self, day: dt.date, timezone: dt.tzinfo, goal_s: float, now: float) -> DayStats:
+        start = dt.datetime.combine(day, dt.time(), timezone).timestamp()
+        end = min(now, start + 86400)
+        sitting = standing = longest = 0.0
+        changes, run, previous = 0, 0.0, None
+        for posture, begins, ends in self._intervals(start, max(start, end)):
+            length = ends - begins
+            if posture == "sit":
+                sitting += length
+                run += length
+                longest = max(longest, run)
+            else:
+                run = 0.0
+            if posture == "stand":
+                standing += length
+            if posture in AT_DESK:
+                changes += previous is not None and previous != posture
+                previous = posture
+        exercises = self.events(start, start + 86400, "exercise")
+        return DayStats(
+            day=day,
+            sitting_s=sitting,
+            standing_s=standing,
+            longest_sitting_s=longest,
+            changes=changes,
+            exercises_done=sum(what == "done" for _, _, what, _ in exercises),
+            exercises_shown=sum(what == "shown" for _, _, what, _ in exercises),
+            goal_s=goal_s,
+        )
+
+    def streak(
+        self, today: dt.date, timezone: dt.tzinfo, goal: Callable[[dt.date], float], now: float
+    ) -> int:
+        """Days in a row, up to today, that met their standing goal (today counts once met)."""
+        count, day = 0, today
+        if not self.day(today, timezone, goal(today), now).goal_met:
+            day -= dt.timedelta(days=1)
+        first = self.first_day(timezone)
+        while first is not None and day >= first:
+            stats = self.day(day, timezone, goal(day), now)
+            if stats.at_desk_s and not stats.goal_met:
+                break
+            count += stats.goal_met  # days off neither count nor break the streak
+            day -= dt.timedelta(days=1)
+        return count

@@ -1,0 +1,192 @@
+"""The engine at work: bound to a desk, a clock, the person and the history.
+
+Everything that can happen arrives on one queue (the clock's next wake, the
+desk's state, the person's answers) and goes through ``Engine.step``; the
+actions that come back are carried out here.  Between events the runner
+sleeps: an idle desk costs no CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from deskctl.clock import LoopClock
+from deskctl.desk import Desk
+from deskctl.errors import DeskctlError
+from deskctl.history import History
+from deskctl.model import DeskState, Fault
+from deskctl.policy.engine import (
+    Action,
+    Activity,
+    Arrived,
+    DeskMoved,
+    Engine,
+    Event,
+    Faulted,
+    Move,
+    MoveFailed,
+    Notify,
+    Prompt,
+    Rearmed,
+    Record,
+    ShowExercise,
+    State,
+    Tick,
+)
+from deskctl.policy.exercises import Posture
+
+log = logging.getLogger(__name__)
+
+
+class EpochClock(LoopClock):
+    """The loop's clock, counting Unix seconds (virtual ones on a virtual loop)."""
+
+    def __init__(self, offset: float | None = None) -> None:
+        super().__init__()
+        self.offset = offset
+
+    def now(self) -> float:
+        loop_now = super().now()
+        if self.offset is None:
+            self.offset = time.time() - loop_now
+        return loop_now + self.offset
+
+
+@dataclass(frozen=True)
+class Heights:
+    sit_mm: float
+    stand_mm: float
+
+    def posture_of(self, height_mm: float) -> Posture:
+        middle = (self.sit_mm + self.stand_mm) / 2
+        return Posture.STAND if height_mm >= middle else Posture.SIT
+
+    def of(self, posture: Posture) -> float:
+        return self.stand_mm if posture is Posture.STAND else self.sit_mm
+
+
+Show = Callable[[Action], None]
+"""Shows an action to the person: a prompt, an exercise, a notice."""
+
+
+class Runner:
+    def __init__(
+        self,
+        desk: Desk,
+        engine: Engine,
+        history: History,
+        *,
+        heights: Heights,
+        show: Show,
+        clock: EpochClock | None = None,
+        idle_seconds: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        self.desk = desk
+        self.engine = engine
+        self.history = history
+        self.heights = heights
+        self.show = show
+        self.clock = clock or EpochClock()
+        self.idle_seconds = idle_seconds
+        self.state = State(posture=heights.posture_of(desk.state.height_mm))
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self._mover: asyncio.Task[None] | None = None
+
+    def tell(self, event: Event) -> None:
+        """An event from outside: the person's answer, their activity."""
+        self.events.put_nowait(event)
+
+    async def run(self) -> None:
+        self.history.close_dangling()
+        watcher = asyncio.create_task(self._watch_desk())
+        try:
+            self._step(Tick())
+            while True:
+                event = await self._next_event()
+                self._step(event)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            if self._mover is not None:
+                self._mover.cancel()
+                with contextlib.suppress(asyncio.CancelledError, DeskctlError):
+                    await self._mover
+            if self.state.phase.value not in ("off", "away"):
+                self.history.record(self.clock.now(), "posture", "off", "deskctl stopped")
+
+    async def _next_event(self) -> Event:
+        wake = self.state.next_wake
+        timeout = None if wake is None else max(0.0, wake - self.clock.now())
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.events.get()
+        except TimeoutError:
+            idle = self.idle_seconds()
+            if idle is not None and idle <= self.engine.settings.presence_s:
+                self._step(Activity())  # the platform saw the person at the keyboard
+            return Tick()
+
+    def _step(self, event: Event) -> None:
+        now = self.clock.now()
+        self.state, actions = self.engine.step(self.state, event, now)
+        for action in actions:
+            self._act(action, now)
+
+    def _act(self, action: Action, now: float) -> None:
+        if isinstance(action, Record):
+            self.history.record(now, action.kind, action.what, action.detail)
+        elif isinstance(action, Move):
+            self._mover = asyncio.create_task(self._move(action.target))
+            self.show(action)
+        elif isinstance(action, Prompt | ShowExercise | Notify):
+            self.show(action)
+
+    async def _move(self, target: Posture) -> None:
+        try:
+            await self.desk.move_to(self.heights.of(target))
+        except DeskctlError as error:
+            self.tell(MoveFailed(str(error)))
+        else:
+            self.tell(Arrived(target))
+
+    async def _watch_desk(self) -> None:
+        """Turn the desk's states into events: hand moves, faults and their clearing."""
+        posture = self.state.posture
+        fault: Fault | None = self.desk.state.fault
+        with self.desk.subscribe() as states:
+            async for state in states:
+                fault = self._fault_event(state, fault)
+                if state.moving or state.fault is not None:
+                    continue
+                now_posture = self.heights.posture_of(state.height_mm)
+                mine = self._mover is not None and not self._mover.done()
+                if now_posture is not posture and not mine:
+                    self.tell(DeskMoved(now_posture))
+                posture = now_posture
+
+    def _fault_event(self, state: DeskState, known: Fault | None) -> Fault | None:
+        if state.fault is not None and known is None:
+            self.tell(Faulted(f"the desk reports {state.fault.value}"))
+        elif state.fault is None and known is not None:
+            self.tell(Rearmed())
+        return state.fault
+
+
+def xprintidle_seconds() -> float | None:
+    """Seconds since the last keyboard or mouse input on an X11 display, if it can be known."""
+    tool = shutil.which("xprintidle")
+    if tool is None:
+        return None
+    try:
+        done = subprocess.run([tool], capture_output=True, text=True, timeout=2, check=True)
+        return int(done.stdout.strip()) / 1000
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None

@@ -1,0 +1,72 @@
+"""``deskctl simulate``, ``stats`` and ``run`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+DESKCTL = str(Path(sys.executable).with_name("deskctl"))
+
+
+def deskctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DESKCTL, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_simulate_a_working_week() -> None:
+    result = deskctl("simulate", "--days", "5", "--start", "2026-11-23")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert sum(line.endswith(" Nov") for line in lines) == 5  # a timeline row per day
+    assert "x real time" in lines[-1]
+    data = json.loads(deskctl("--json", "simulate", "--days", "7", "--start", "2026-11-23").stdout)
+    weekdays, weekend = data["days"][:5], data["days"][5:]
+    assert all(day["changes"] >= 10 for day in weekdays)
+    assert all(day["standing_min"] == 0 for day in weekend)
+    assert all(day["longest_sitting_min"] <= 90 for day in weekdays)
+    assert data["speed"] > 1e5
+
+
+def test_simulate_uses_the_profile_rhythm() -> None:
+    made = deskctl("profile", "new", "ana", "--body-height", "170cm")
+    assert made.returncode == 0, made.stderr
+    changed = deskctl("profile", "set", "ana", "schedule.sit_minutes=45", "schedule.hours=")
+    assert changed.returncode != 0  # hours is a table: set it in the file
+    assert deskctl("profile", "set", "ana", "schedule.sit_minutes=45").returncode == 0
+    slow = json.loads(
+        deskctl(
+            "--json", "--profile", "ana", "simulate", "--days", "1", "--start", "2026-11-23"
+        ).stdout
+    )
+    quick = json.loads(deskctl("--json", "simulate", "--days", "1", "--start", "2026-11-23").stdout)
+    assert slow["days"][0]["changes"] < quick["days"][0]["changes"]
+
+
+def test_stats_on_an_empty_history_and_bad_input() -> None:
+    result = deskctl("--json", "stats", "--week")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["days"]) == 7
+    assert data["streak"] == 0
+    bad = deskctl("simulate", "--days", "0")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1
+
+
+def test_run_follows_the_schedule_until_interrupted() -> None:
+    runner = subprocess.Popen(
+        [DESKCTL, "--desk", "sim://runner?speed=50", "run", "--no-notify"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert runner.stdout is not None
+    first = runner.stdout.readline()
+    assert first.startswith("following the schedule at sim://runner?speed=50")
+    runner.send_signal(signal.SIGINT)
+    assert runner.wait(timeout=30) == 0
+    assert runner.stderr is not None
+    assert runner.stderr.read() == ""
