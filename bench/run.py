@@ -15,6 +15,7 @@ import sys
 import cold_start
 import linak
 import moves
+import policy
 import serial_desks
 
 
@@ -23,6 +24,7 @@ def main() -> int:
     rows += moves.run()
     rows += linak.run()
     rows += serial_desks.run()
+    rows += policy.run()
     rows += cold_start.run()
     print("| benchmark | measured | target | met |")
     print("|---|---|---|---|")
