@@ -395,7 +395,7 @@ class Engine:
         if state.phase is not Phase.PROMPT or state.target is None:
             return state, []
         target = state.target
-        state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None)
+        state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None, auto=False)
         return state, [Move(target), Record("transition", "confirmed", target.value)]
 
     def _on_snooze(self, state: State, _: Snooze, now: float) -> Step:
@@ -447,7 +447,9 @@ class Engine:
     def _on_arrived(self, state: State, event: Arrived, now: float) -> Step:
         if state.phase is not Phase.MOVING:
             return state, []
-        return self._new_posture(state, event.posture, now, "prompt")
+        cause = "automatic" if state.auto else "prompt"
+        state, actions = self._new_posture(state, event.posture, now, cause)
+        return state, [Record("move", "done", event.posture.value), *actions]
 
     def _on_deskmoved(self, state: State, event: DeskMoved, now: float) -> Step:
         if state.phase is Phase.OFF:
