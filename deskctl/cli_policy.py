@@ -13,10 +13,11 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from deskctl.errors import BadInput
+from deskctl.report import day_data, render_day
 
 if TYPE_CHECKING:
     from deskctl.cli import Context
-    from deskctl.history import DayStats, History
+    from deskctl.history import History
     from deskctl.policy.engine import Action, Engine, Event, Settings
     from deskctl.profiles.model import Profile
 
@@ -64,49 +65,6 @@ def _history(ctx: Context) -> History:
     from deskctl.history import History
 
     return History(ctx.paths.data_dir / "history.sqlite3")
-
-
-def _minutes(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
-
-
-def _bar(value: float, goal: float, width: int = 24) -> str:
-    full = max(goal, value, 1.0)
-    filled = round(width * value / full)
-    mark = round(width * goal / full) if goal else None
-    cells = ["#" if n < filled else "." for n in range(width)]
-    if mark is not None and 0 <= mark < width:
-        cells[mark] = "|"
-    return "".join(cells)
-
-
-def render_day(stats: DayStats) -> list[str]:
-    goal = f"{_minutes(stats.goal_s)}" if stats.goal_s else "none"
-    return [
-        f"{stats.day:%a %d %b}  standing {_minutes(stats.standing_s)} of goal {goal} "
-        f"[{_bar(stats.standing_s, stats.goal_s)}]",
-        f"  sitting {_minutes(stats.sitting_s)}, standing share {stats.standing_share:.0%}, "
-        f"longest sitting {_minutes(stats.longest_sitting_s)}, "
-        f"{stats.changes_per_hour:.1f} changes an hour, "
-        f"exercises {stats.exercises_done} of {stats.exercises_shown}",
-    ]
-
-
-def day_data(stats: DayStats) -> dict[str, Any]:
-    return {
-        "day": stats.day.isoformat(),
-        "sitting_min": round(stats.sitting_s / 60, 1),
-        "standing_min": round(stats.standing_s / 60, 1),
-        "standing_share": round(stats.standing_share, 3),
-        "longest_sitting_min": round(stats.longest_sitting_s / 60, 1),
-        "changes": stats.changes,
-        "changes_per_hour": round(stats.changes_per_hour, 2),
-        "exercises_done": stats.exercises_done,
-        "exercises_shown": stats.exercises_shown,
-        "goal_min": round(stats.goal_s / 60, 1),
-        "goal_met": stats.goal_met,
-    }
 
 
 async def cmd_stats(ctx: Context) -> int:

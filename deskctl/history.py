@@ -169,3 +169,19 @@ class History:
             count += stats.goal_met  # days off neither count nor break the streak
             day -= dt.timedelta(days=1)
         return count
+
+
+def timeline(
+    history: History, day: dt.date, timezone: dt.tzinfo, first_hour: int = 8, hours: int = 11
+) -> str:
+    """One mark per 10 minutes from ``first_hour``: ``#`` standing, ``-`` sitting,
+    ``.`` away, blank off."""
+    start = dt.datetime.combine(day, dt.time(first_hour), timezone).timestamp()
+    marks = {"stand": "#", "sit": "-", "away": ".", "off": " "}
+    intervals = list(history._intervals(start, start + hours * 3600))
+    line = ""
+    for n in range(hours * 6):
+        middle = start + (n + 0.5) * 600
+        posture = next((p for p, a, b in intervals if a <= middle < b), "off")
+        line += marks.get(posture, " ")
+    return line

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from deskctl.history import DayStats, History
+from deskctl.history import DayStats, History, timeline
 from deskctl.policy.engine import (
     Action,
     Activity,
@@ -133,19 +133,8 @@ class Simulation:
         days = [first + dt.timedelta(days=n) for n in range(self.days)]
         return [self.history.day(day, timezone, rhythm.goal_s(day), self.now) for day in days]
 
-    def timeline(self, day: dt.date, step_s: float = 600) -> str:
-        """One character per ``step_s`` from 08:00 to 19:00: ``#`` standing, ``-`` sitting,
-        ``.`` away, blank off."""
-        timezone = self.engine.settings.timezone
-        start = dt.datetime.combine(day, dt.time(8), timezone).timestamp()
-        marks = {"stand": "#", "sit": "-", "away": ".", "off": " "}
-        intervals = list(self.history._intervals(start, start + 11 * 3600))
-        line = ""
-        for n in range(int(11 * 3600 / step_s)):
-            middle = start + (n + 0.5) * step_s
-            posture = next((p for p, a, b in intervals if a <= middle < b), "off")
-            line += marks.get(posture, " ")
-        return line
+    def timeline(self, day: dt.date) -> str:
+        return timeline(self.history, day, self.engine.settings.timezone)
 
 
 def _count(chance: random.Random, mean: float) -> int:
