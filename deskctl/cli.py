@@ -267,6 +267,28 @@ async def cmd_preset(ctx: Context) -> int:
     return 0
 
 
+async def cmd_tui(ctx: Context) -> int:
+    """``deskctl`` alone: the terminal interface."""
+    from deskctl.cli_policy import history_started, local_timezone, settings_for
+    from deskctl.tui.app import DeskApp, Options
+
+    def settings(name: str | None) -> Any:
+        profile = None if name is None else ctx.profiles.load(name)
+        return settings_for(profile, history_started(ctx), timezone=local_timezone())
+
+    options = Options(
+        url=ctx.entry.url,
+        paths=ctx.paths,
+        unit=ctx.unit,
+        sit_mm=ctx.entry.sit_mm,
+        stand_mm=ctx.entry.stand_mm,
+        profile=ctx.profile_name(),
+        settings=settings,
+    )
+    await DeskApp(options).run_async()
+    return 0
+
+
 async def cmd_desks(ctx: Context) -> int:
     config = ctx.config
     entries = list(config.desks.values()) or [config.resolve()]
@@ -487,14 +509,13 @@ def main(argv: list[str] | None = None) -> int:
     words = [f" {word}" if re.match(r"^-[\d.]", word) else word for word in words]
     args = parser.parse_args(words)
     if args.command is None:
-        parser.print_help()
-        return 0
+        args.run = cmd_tui
     if args.command == "preset" and args.save and args.slot is None:
         parser.error("preset --save needs a SLOT")
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
-        if args.command in ("watch", "emulate", "run"):
+        if args.command in (None, "watch", "emulate", "run"):
             return 0
         print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
         return Interrupted.exit_code

@@ -61,6 +61,15 @@ def settings_for(profile: Profile | None, started: dt.date, **changes: Any) -> S
     )
 
 
+def history_started(ctx: Context) -> dt.date:
+    """The first day in the history: when the person began, for the goal's ramp."""
+    history = _history(ctx)
+    try:
+        return history.first_day(local_timezone()) or dt.date.today()
+    finally:
+        history.close()
+
+
 def _history(ctx: Context) -> History:
     from deskctl.history import History
 

@@ -46,16 +46,22 @@ log = logging.getLogger(__name__)
 
 
 class EpochClock(LoopClock):
-    """The loop's clock, counting Unix seconds (virtual ones on a virtual loop)."""
+    """The loop's clock, counting Unix seconds (virtual ones on a virtual loop).
 
-    def __init__(self, offset: float | None = None) -> None:
+    ``starting_at`` makes the first reading that moment instead of now; tests move
+    the clock on by adding to ``offset``.
+    """
+
+    def __init__(self, offset: float | None = None, *, starting_at: float | None = None) -> None:
         super().__init__()
         self.offset = offset
+        self.starting_at = starting_at
 
     def now(self) -> float:
         loop_now = super().now()
         if self.offset is None:
-            self.offset = time.time() - loop_now
+            start = time.time() if self.starting_at is None else self.starting_at
+            self.offset = start - loop_now
         return loop_now + self.offset
 
 
@@ -97,6 +103,8 @@ class Runner:
         self.idle_seconds = idle_seconds
         self.state = State(posture=heights.posture_of(desk.state.height_mm))
         self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.started = asyncio.Event()
+        """Set once the engine has taken its first step."""
         self._mover: asyncio.Task[None] | None = None
 
     def tell(self, event: Event) -> None:
@@ -108,6 +116,7 @@ class Runner:
         watcher = asyncio.create_task(self._watch_desk())
         try:
             self._step(Tick())
+            self.started.set()
             while True:
                 event = await self._next_event()
                 self._step(event)

@@ -1,0 +1,214 @@
+"""The terminal interface, driven with Textual's Pilot against emulated desks."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Digits, Label, Select
+
+from deskctl.desk import Desk
+from deskctl.history import History
+from deskctl.model import DeskState, Link
+from deskctl.paths import Paths
+from deskctl.policy.engine import Settings
+from deskctl.policy.runner import EpochClock
+from deskctl.policy.schedule import Rhythm
+from deskctl.profiles.model import Profile
+from deskctl.profiles.store import ProfileStore
+from deskctl.tui.app import KEY_HOLD_S, DeskApp, Options
+from deskctl.tui.transition import TransitionScreen
+from deskctl.units import Unit
+
+MONDAY_0915 = dt.datetime(2026, 11, 23, 9, 15, tzinfo=dt.UTC).timestamp()
+FAST = "sim://tui?speed=50"
+
+
+def make_app(url: str = FAST, profile: str | None = None) -> DeskApp:
+    settings = Settings(rhythm=Rhythm(started=dt.date(2026, 11, 23)))
+    options = Options(
+        url=url,
+        paths=Paths.from_env(),
+        unit=Unit.CM,
+        sit_mm=720.0,
+        stand_mm=1100.0,
+        profile=profile,
+        settings=lambda _: settings,
+    )
+    clock = EpochClock(starting_at=MONDAY_0915)
+    return DeskApp(options, history=History(":memory:"), clock=clock)
+
+
+async def connected(app: DeskApp) -> Desk:
+    """The app's desk, once the connecting worker has it."""
+    async with asyncio.timeout(10):
+        await app.ready.wait()
+        assert app.runner is not None
+        await app.runner.started.wait()
+    assert app.desk is not None
+    return app.desk
+
+
+async def until(desk: Desk, done: Callable[[DeskState], bool], within_s: float = 10.0) -> DeskState:
+    """The first state of ``desk`` for which ``done`` holds."""
+    async with asyncio.timeout(within_s):
+        with desk.subscribe() as states:
+            state = desk.state
+            while not done(state):
+                state = await anext(states)
+    return state
+
+
+def at_rest_near(height: float) -> Callable[[DeskState], bool]:
+    return lambda state: not state.moving and abs(state.height_mm - height) <= 1.0
+
+
+async def test_sit_and_stand_keys_move_the_desk_and_the_digits_follow() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await pilot.press("t")
+        await until(desk, at_rest_near(1100.0))
+        await pilot.pause()
+        assert str(app.query_one("#height", Digits).value) == "110.0"
+        await pilot.click("#sit")
+        await until(desk, at_rest_near(720.0))
+        await pilot.pause()
+        assert "72.0 cm  stopped" in str(app.query_one("#status", Label).render())
+
+
+async def test_space_stops_a_move_at_once() -> None:
+    app = make_app("sim://tui")  # real speed: the move takes seconds
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await pilot.press("t")
+        await until(desk, lambda state: state.moving)
+        await pilot.press("space")
+        stopped = await until(desk, lambda state: not state.moving)
+        assert 720.0 < stopped.height_mm < 900.0
+
+
+async def test_holding_a_key_moves_and_letting_go_stops() -> None:
+    app = make_app("sim://tui")
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await pilot.press("up")
+        await until(desk, lambda state: state.moving and state.speed_mm_s > 0)
+        for _ in range(3):
+            await pilot.press("up")  # the key repeats while it is held
+        rested = await until(desk, lambda state: not state.moving, within_s=KEY_HOLD_S + 5)
+        assert 720.0 < rested.height_mm < 800.0
+
+
+async def test_holding_the_mouse_on_a_hold_button_moves_until_released() -> None:
+    app = make_app("sim://tui")
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await pilot.mouse_down("#hold-up")
+        await until(desk, lambda state: state.moving and state.speed_mm_s > 0)
+        await pilot.mouse_up("#hold-up")
+        rested = await until(desk, lambda state: not state.moving)
+        assert rested.height_mm > 720.0
+
+
+async def test_switching_people_switches_heights() -> None:
+    store = ProfileStore(Paths.from_env().profiles_dir)
+    store.save(Profile(name="ana", sit=680.0, stand=1050.0))
+    store.save(Profile(name="bob", sit=750.0, stand=1180.0))
+    app = make_app(profile="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        assert "sit 68.0 cm, stand 105.0 cm" in str(app.query_one("#profile-line", Label).render())
+        app.query_one("#who", Select).value = "bob"
+        await pilot.pause()
+        assert app.profile_name == "bob"
+        assert store.active_for("sim://tui") == "bob"
+        await pilot.press("t")
+        await until(desk, at_rest_near(1180.0))
+
+
+async def advance_to_prompt(app: DeskApp, pilot: Pilot[None]) -> TransitionScreen:
+    """Move the schedule's clock past the first sitting bout and wake the engine."""
+    assert app.runner is not None
+    assert app.clock.offset is not None
+    app.clock.offset += 21 * 60
+    from deskctl.policy.engine import Tick
+
+    app.tell(Tick())
+    await pilot.pause()
+    while not isinstance(app.screen, TransitionScreen):
+        await pilot.pause()
+    return app.screen
+
+
+async def test_a_confirmed_change_moves_the_desk_and_the_card_follows_the_exercise() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        screen = await advance_to_prompt(app, pilot)
+        assert screen.prompt.target.value == "stand"
+        await pilot.press("y")
+        await until(desk, at_rest_near(1100.0))
+        while not screen.exercising:
+            await pilot.pause()
+        await pilot.press("y")  # done
+        await pilot.pause()
+        assert not isinstance(app.screen, TransitionScreen)
+        done = app.history.events(0, 2e9, "exercise")
+        assert [what for _, _, what, _ in done] == ["shown", "done"]
+
+
+@pytest.mark.parametrize(("key", "outcome"), [("s", "snoozed"), ("n", "skipped")])
+async def test_snooze_and_skip_leave_the_desk_where_it_is(key: str, outcome: str) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await advance_to_prompt(app, pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        assert not isinstance(app.screen, TransitionScreen)
+        transitions = app.history.events(0, 2e9, "transition")
+        assert transitions[-1][2] == outcome
+        assert not desk.state.moving
+        assert desk.state.height_mm == 720.0
+
+
+async def test_a_lost_link_shows_and_the_desk_comes_back() -> None:
+    app = make_app("linak-emu://tui")
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        emulator = desk.emulator  # type: ignore[attr-defined]
+        await emulator.out_of_range()
+        await until(desk, lambda state: state.link is not Link.CONNECTED)
+        await pilot.pause()
+        assert "reconnecting" in str(app.query_one("#status", Label).render())
+        await emulator.back_in_range()
+        await until(desk, lambda state: state.link is Link.CONNECTED, within_s=30)
+        await pilot.pause()
+        assert "stopped" in str(app.query_one("#status", Label).render())
+
+
+# -- snapshots ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_dashboard_snapshot(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    async def ready(pilot: Pilot[None]) -> None:
+        assert isinstance(pilot.app, DeskApp)
+        await connected(pilot.app)
+        await pilot.pause()
+
+    assert snap_compare(make_app("sim://snapshot"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_transition_snapshot(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    async def prompted(pilot: Pilot[None]) -> None:
+        assert isinstance(pilot.app, DeskApp)
+        await connected(pilot.app)
+        await advance_to_prompt(pilot.app, pilot)
+
+    assert snap_compare(make_app("sim://snapshot"), terminal_size=size, run_before=prompted)

@@ -1,0 +1,621 @@
+"""``deskctl`` with no command: the desk, the schedule, the people and the day, in a terminal.
+
+Desk I/O runs in workers on the app's loop, so nothing a desk does (or fails
+to do) blocks the interface; errors become notifications.  The schedule's
+engine runs here too, through the same runner as ``deskctl run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import (
+    Button,
+    Digits,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Select,
+    Static,
+    Switch,
+    TabbedContent,
+    TabPane,
+)
+
+from deskctl.desk import Desk
+from deskctl.errors import DeskctlError
+from deskctl.history import History, timeline
+from deskctl.model import DeskState, Direction, Link
+from deskctl.paths import Paths
+from deskctl.policy.engine import (
+    Action,
+    Activity,
+    Away,
+    Confirm,
+    Engine,
+    Event,
+    ExerciseDone,
+    Move,
+    Notify,
+    Prompt,
+    Settings,
+    ShowExercise,
+    Skip,
+    Snooze,
+)
+from deskctl.policy.runner import EpochClock, Heights, Runner
+from deskctl.profiles.recommend import heights_for, recommend
+from deskctl.profiles.store import ProfileStore
+from deskctl.report import bar, minutes, render_day
+from deskctl.tui.transition import TransitionScreen
+from deskctl.tui.widgets import Gauge, HoldButton
+from deskctl.units import Unit, format_height, format_speed, parse_height
+
+# A held key repeats every ~30-50 ms; without a repeat for this long it has been let go.
+KEY_HOLD_S = 0.5
+
+DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
+
+
+@dataclass
+class Options:
+    url: str
+    paths: Paths
+    unit: Unit
+    sit_mm: float
+    stand_mm: float
+    profile: str | None = None
+    auto_move: bool = False
+    settings: Callable[[str | None], Settings] | None = None
+    """The engine's settings for a profile name (None: the defaults)."""
+
+
+class DeskUpdate(Message):
+    def __init__(self, state: DeskState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class EngineAction(Message):
+    def __init__(self, action: Action) -> None:
+        super().__init__()
+        self.action = action
+
+
+class DeskApp(App[None]):
+    TITLE = "deskctl"
+    CSS = """
+    #dash { height: 1fr; }
+    #left { width: 14; }
+    #main { width: 1fr; padding: 0 1; }
+    #height { width: auto; }
+    #status, #profile-line, #presets { height: auto; color: $text-muted; }
+    #moves { height: 3; }
+    #moves Button { margin-right: 1; }
+    #holds { height: 3; }
+    .row { height: auto; margin-bottom: 1; }
+    .row Label { width: 16; padding-top: 1; }
+    .row Input { width: 18; }
+    #timeline { height: auto; }
+    #week { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space,escape", "stop", "Stop", priority=True),
+        Binding("up,k", "hold('up')", "Up (hold)"),
+        Binding("down,j", "hold('down')", "Down (hold)"),
+        Binding("s", "posture('sit')", "Sit"),
+        Binding("t", "posture('stand')", "Stand"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        open_desk: DeskOpener | None = None,
+        history: History | None = None,
+        clock: EpochClock | None = None,
+    ) -> None:
+        super().__init__()
+        self.options = options
+        self.unit = options.unit
+        self.url = options.url
+        self.open_desk = open_desk or _registry_opener
+        self.history = history or History(options.paths.data_dir / "history.sqlite3")
+        self.clock = clock or EpochClock()
+        self.profiles = ProfileStore(options.paths.profiles_dir)
+        self.profile_name = options.profile
+        self.desk: Desk | None = None
+        self.runner: Runner | None = None
+        self.heights = Heights(options.sit_mm, options.stand_mm)
+        self.commands_sent = 0
+        self._hold_direction: Direction | None = None
+        self._hold_until = 0.0
+        self._hold_wake = asyncio.Event()
+        self._transition: TransitionScreen | None = None
+        self._paused = False
+        self.ready = asyncio.Event()
+        """Set while the desk is connected and the schedule runs."""
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="tabs"):
+            with TabPane("Desk", id="desk-tab"):
+                yield from self._desk_pane()
+            with TabPane("Schedule", id="schedule-tab"), Vertical():
+                yield Label("", id="phase")
+                yield Static("", id="timeline")
+                with Horizontal(classes="row"):
+                    yield Button("Pause", id="pause")
+                    yield Button("Resume", id="resume", disabled=True)
+            with TabPane("People", id="people-tab"):
+                yield from self._people_pane()
+            with TabPane("Stats", id="stats-tab"), Vertical():
+                yield Static("", id="today")
+                yield Static("", id="week")
+            with TabPane("Settings", id="settings-tab"):
+                yield from self._settings_pane()
+        yield Footer()
+
+    def _desk_pane(self) -> ComposeResult:
+        with Horizontal(id="dash"):
+            yield Gauge(id="gauge")
+            with Vertical(id="main"):
+                yield Digits("--.-", id="height")
+                yield Label("connecting...", id="status")
+                yield Label("", id="profile-line")
+                with Horizontal(id="moves"):
+                    yield Button("Sit (s)", id="sit", variant="primary")
+                    yield Button("Stand (t)", id="stand", variant="primary")
+                    yield Button("Stop (space)", id="stop", variant="error")
+                with Horizontal(id="holds"):
+                    yield HoldButton("hold: up", Direction.UP, id="hold-up")
+                    yield HoldButton("hold: down", Direction.DOWN, id="hold-down")
+                yield Label("", id="presets")
+
+    def _people_pane(self) -> ComposeResult:
+        with Vertical():
+            yield Select[str]([], prompt="who is at the desk", id="who")
+            for posture, example in (("sit", "72cm"), ("stand", "110cm")):
+                with Horizontal(classes="row"):
+                    yield Label(posture)
+                    yield Input(placeholder=example, id=f"{posture}-input")
+                    yield Button("Capture", id=f"capture-{posture}")
+            with Horizontal(classes="row"):
+                yield Label("body height")
+                yield Input(placeholder="175cm", id="body-input")
+                yield Button("Recommend", id="recommend")
+            yield Button("Save heights", id="save-heights", variant="primary")
+            yield Static("", id="advice")
+
+    def _settings_pane(self) -> ComposeResult:
+        with Vertical():
+            with Horizontal(classes="row"):
+                yield Label("desk URL")
+                yield Input(self.url, id="url-input")
+                yield Button("Connect", id="connect")
+            with Horizontal(classes="row"):
+                yield Label("unit")
+                yield Select([(u.value, u.value) for u in Unit], value=self.unit.value, id="unit")
+            with Horizontal(classes="row"):
+                yield Label("move by itself")
+                yield Switch(self.options.auto_move, id="auto")
+
+    def on_mount(self) -> None:
+        self.sub_title = self.url
+        self._refresh_people()
+        self._connect()
+
+    # -- the desk -----------------------------------------------------------------------------
+
+    @work(exclusive=True, group="connection")
+    async def _connect(self) -> None:
+        self._show_status(f"connecting to {self.url}...")
+        try:
+            async with self.open_desk(self.url, self.options.paths, self.unit) as desk:
+                self.desk = desk
+                self._desk_ready(desk)
+                with desk.subscribe() as states:
+                    self.post_message(DeskUpdate(desk.state))
+                    async for state in states:
+                        self.post_message(DeskUpdate(state))
+        except DeskctlError as error:
+            self.notify(str(error), title="the desk", severity="error", timeout=10)
+            self._show_status(f"not connected: {error}")
+        finally:
+            self.ready.clear()
+            self.desk = None
+            self.runner = None
+
+    def _desk_ready(self, desk: Desk) -> None:
+        gauge = self.query_one(Gauge)
+        gauge.low_mm, gauge.high_mm = desk.limits.min_mm, desk.limits.max_mm
+        self._apply_profile(desk)
+        self._start_schedule(desk)
+        self._show_presets(desk)
+        self.ready.set()
+
+    def _apply_profile(self, desk: Desk) -> None:
+        profile = None
+        if self.profile_name is not None:
+            try:
+                profile = self.profiles.load(self.profile_name)
+            except DeskctlError as error:
+                self.notify(str(error), title="profile", severity="error", timeout=10)
+        if profile is not None:
+            found = heights_for(profile, desk.limits, self.unit)
+            for note in found.notes:
+                self.notify(note, title="heights", severity="warning")
+            self.heights = Heights(found.sit_mm, found.stand_mm)
+            if profile.unit is not None:
+                self.unit = profile.unit
+        gauge = self.query_one(Gauge)
+        gauge.sit_mm, gauge.stand_mm = self.heights.sit_mm, self.heights.stand_mm
+        who = profile.title if profile is not None else "nobody (the config's heights)"
+        self.query_one("#profile-line", Label).update(
+            f"{who}: sit {self._h(self.heights.sit_mm)}, stand {self._h(self.heights.stand_mm)}"
+        )
+
+    @work(group="presets")
+    async def _show_presets(self, desk: Desk) -> None:
+        if not desk.capabilities.memory_presets:
+            return
+        try:
+            presets = await desk.presets()
+        except DeskctlError:
+            return
+        shown = "  ".join(
+            f"{slot}: {'-' if height is None else self._h(height)}"
+            for slot, height in presets.items()
+        )
+        self.query_one("#presets", Label).update(f"presets  {shown}")
+
+    def on_desk_update(self, message: DeskUpdate) -> None:
+        state = message.state
+        self.query_one("#height", Digits).update(self._number(state.height_mm))
+        self.query_one(Gauge).height_mm = state.height_mm
+        if state.fault is not None:
+            words = f"stopped: {state.fault.value}; clear the way, then Stop (space)"
+        elif state.link is not Link.CONNECTED:
+            words = state.link.value
+        elif state.moving:
+            way = "up" if state.speed_mm_s > 0 else "down"
+            words = f"moving {way} {format_speed(abs(state.speed_mm_s), self.unit)}"
+        else:
+            words = "stopped"
+        self._show_status(f"{self._h(state.height_mm)}  {words}  ({self.url})")
+
+    def _show_status(self, text: str) -> None:
+        self.query_one("#status", Label).update(text)
+
+    def _h(self, mm: float) -> str:
+        return format_height(mm, self.unit)
+
+    def _number(self, mm: float) -> str:
+        return format_height(mm, self.unit).rsplit(" ", 1)[0]
+
+    def _command(self, work: Callable[[Desk], object], *, exclusive: bool = True) -> None:
+        """Run a desk command in a worker; errors become notifications."""
+        desk = self.desk
+        if desk is None:
+            self.notify("the desk is not connected", severity="warning")
+            return
+        self.commands_sent += 1
+
+        async def run() -> None:
+            try:
+                result = work(desk)
+                if asyncio.iscoroutine(result):
+                    await result
+            except DeskctlError as error:
+                self.notify(str(error), title="the desk", severity="error", timeout=8)
+
+        self.run_worker(run(), group="move", exclusive=exclusive)
+
+    def action_stop(self) -> None:
+        self._hold_direction = None
+        self._hold_wake.set()
+        self._command(lambda desk: desk.stop(), exclusive=True)
+
+    def action_posture(self, posture: str) -> None:
+        height = self.heights.sit_mm if posture == "sit" else self.heights.stand_mm
+        self._command(lambda desk: desk.move_to(height))
+
+    def action_hold(self, way: str) -> None:
+        """A held key repeats: each repeat keeps the desk moving a little longer."""
+        self._hold(Direction.UP if way == "up" else Direction.DOWN, time.monotonic() + KEY_HOLD_S)
+
+    def _hold(self, direction: Direction, until: float) -> None:
+        self._hold_until = until
+        self._hold_wake.set()
+        if self._hold_direction is direction:
+            return
+        self._hold_direction = direction
+
+        async def holding(desk: Desk) -> None:
+            async with desk.hold(direction):
+                while self._hold_direction is direction and time.monotonic() < self._hold_until:
+                    self._hold_wake.clear()
+                    left = self._hold_until - time.monotonic()
+                    try:
+                        async with asyncio.timeout(left):
+                            await self._hold_wake.wait()
+                    except TimeoutError:
+                        pass
+            if self._hold_direction is direction:
+                self._hold_direction = None
+
+        self._command(holding)
+
+    @on(HoldButton.Held)
+    def _mouse_hold(self, message: HoldButton.Held) -> None:
+        if message.held:
+            self._hold(message.direction, float("inf"))
+        else:
+            self._hold_direction = None
+            self._hold_until = 0.0
+            self._hold_wake.set()
+
+    # -- the schedule -------------------------------------------------------------------------
+
+    def _start_schedule(self, desk: Desk) -> None:
+        make = self.options.settings
+        settings = make(self.profile_name) if make is not None else Settings()
+        if self.query_one("#auto", Switch).value:
+            settings = _with_auto(settings)
+        self.runner = Runner(
+            desk,
+            Engine(settings),
+            self.history,
+            heights=self.heights,
+            show=self._show_action,
+            clock=self.clock,
+        )
+        self.run_worker(self.runner.run(), group="schedule", exclusive=True)
+        self._show_schedule()
+
+    def _show_action(self, action: Action) -> None:
+        self.post_message(EngineAction(action))
+
+    def tell(self, event: Event) -> None:
+        if self.runner is not None:
+            self.runner.tell(event)
+            self.call_later(self._show_schedule)
+
+    def on_engine_action(self, message: EngineAction) -> None:
+        library = self.runner.engine.settings.library if self.runner else None
+        if isinstance(message.action, Prompt) and library is not None:
+            self._transition = TransitionScreen(message.action, library, self._answer)
+            self.push_screen(self._transition)
+        elif isinstance(message.action, ShowExercise):
+            if self._transition is not None and self._transition.is_attached:
+                self._transition.start_exercise(message.action.exercise_id)
+        elif isinstance(message.action, Notify):
+            self.notify(message.action.text, title="schedule", severity="warning", timeout=10)
+        elif isinstance(message.action, Move):
+            self.commands_sent += 1
+        self._show_schedule()
+
+    def _answer(self, answer: str) -> None:
+        self.tell(Activity())
+        exercise = self._transition.exercise if self._transition is not None else None
+        if answer == "confirm" and (self._transition is None or not self._transition.exercising):
+            self.tell(Confirm())
+        elif answer == "snooze":
+            self.tell(Snooze())
+        elif answer == "skip" and (self._transition is None or not self._transition.exercising):
+            self.tell(Skip())
+        elif exercise is not None:
+            self.tell(ExerciseDone(exercise.id, answer == "done"))
+
+    def _show_schedule(self) -> None:
+        runner = self.runner
+        if runner is None:
+            return
+        state = runner.state
+        wake = state.due if state.phase.value == "at-desk" else state.next_wake
+        when = (
+            "nothing planned"
+            if wake is None
+            else f"next change at {dt.datetime.fromtimestamp(wake).strftime('%H:%M')}"
+        )
+        paused = " (paused)" if self._paused else ""
+        posture = "standing" if state.posture.value == "stand" else "sitting"
+        self.query_one("#phase", Label).update(f"{state.phase.value}{paused}: {posture}, {when}")
+        zone = runner.engine.settings.timezone
+        today = dt.datetime.fromtimestamp(self.clock.now(), zone).date()
+        hours = "".join(f"{hour:02d}    " for hour in range(8, 19))
+        line = timeline(self.history, today, zone)
+        self.query_one("#timeline", Static).update(
+            f"today (# standing, - sitting, . away; 10 min a mark)\n{hours}\n{line}"
+        )
+
+    @on(Button.Pressed, "#pause")
+    def _pause(self) -> None:
+        self._paused = True
+        self.tell(Away())
+        self.query_one("#pause", Button).disabled = True
+        self.query_one("#resume", Button).disabled = False
+
+    @on(Button.Pressed, "#resume")
+    def _resume(self) -> None:
+        self._paused = False
+        self.tell(Activity())
+        self.query_one("#pause", Button).disabled = False
+        self.query_one("#resume", Button).disabled = True
+
+    # -- buttons ------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#sit")
+    def _sit(self) -> None:
+        self.action_posture("sit")
+
+    @on(Button.Pressed, "#stand")
+    def _stand(self) -> None:
+        self.action_posture("stand")
+
+    @on(Button.Pressed, "#stop")
+    def _stop(self) -> None:
+        self.action_stop()
+
+    # -- people -------------------------------------------------------------------------------
+
+    def _refresh_people(self) -> None:
+        names = self.profiles.names()
+        who = self.query_one("#who", Select)
+        who.set_options([(name, name) for name in names])
+        if self.profile_name in names:
+            who.value = self.profile_name
+        self._fill_heights()
+
+    def _fill_heights(self) -> None:
+        self.query_one("#sit-input", Input).value = self._h(self.heights.sit_mm)
+        self.query_one("#stand-input", Input).value = self._h(self.heights.stand_mm)
+
+    @on(Select.Changed, "#who")
+    def _switch_person(self, event: Select.Changed) -> None:
+        name = event.value if isinstance(event.value, str) else None
+        if name is None or name == self.profile_name:
+            return
+        self.profile_name = name
+        key = _desk_key(self.url)
+        try:
+            self.profiles.use(key, name)
+        except DeskctlError as error:
+            self.notify(str(error), severity="error")
+            return
+        if self.desk is not None:
+            self._apply_profile(self.desk)
+            self._fill_heights()
+            self._start_schedule(self.desk)
+        self.notify(f"{name} is at the desk now", title="people")
+
+    @on(Button.Pressed, "#capture-sit")
+    def _capture_sit(self) -> None:
+        if self.desk is not None:
+            self.query_one("#sit-input", Input).value = self._h(self.desk.state.height_mm)
+
+    @on(Button.Pressed, "#capture-stand")
+    def _capture_stand(self) -> None:
+        if self.desk is not None:
+            self.query_one("#stand-input", Input).value = self._h(self.desk.state.height_mm)
+
+    @on(Button.Pressed, "#recommend")
+    def _recommend(self) -> None:
+        try:
+            body = parse_height(self.query_one("#body-input", Input).value)
+        except DeskctlError as error:
+            self.notify(str(error), severity="error")
+            return
+        limits = self.desk.limits if self.desk is not None else None
+        advice = recommend(body, limits=limits, unit=self.unit)
+        self.query_one("#advice", Static).update("\n".join(advice.explain(self.unit)))
+        self.query_one("#sit-input", Input).value = self._h(advice.sit_mm)
+        self.query_one("#stand-input", Input).value = self._h(advice.stand_mm)
+
+    @on(Button.Pressed, "#save-heights")
+    def _save_heights(self) -> None:
+        try:
+            sit = parse_height(self.query_one("#sit-input", Input).value)
+            stand = parse_height(self.query_one("#stand-input", Input).value)
+            if self.profile_name is not None:
+                profile = self.profiles.load(self.profile_name)
+                changed = type(profile).model_validate(
+                    profile.model_dump() | {"sit": sit, "stand": stand}
+                )
+                self.profiles.save(changed)
+        except (DeskctlError, ValueError) as error:
+            self.notify(str(error).splitlines()[0], severity="error")
+            return
+        self.heights = Heights(sit, stand)
+        if self.desk is not None:
+            self._apply_profile(self.desk)
+        self.notify("heights saved" if self.profile_name else "heights set for this session")
+
+    # -- stats and settings -------------------------------------------------------------------
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "stats-tab":
+            self._show_stats()
+        elif event.pane.id == "schedule-tab":
+            self._show_schedule()
+
+    def _show_stats(self) -> None:
+        settings = self.runner.engine.settings if self.runner is not None else Settings()
+        zone, rhythm = settings.timezone, settings.rhythm
+        now = self.clock.now()
+        today = dt.datetime.fromtimestamp(now, zone).date()
+        days = [today - dt.timedelta(days=n) for n in range(6, -1, -1)]
+        stats = [self.history.day(day, zone, rhythm.goal_s(day), now) for day in days]
+        self.query_one("#today", Static).update("\n".join(render_day(stats[-1])))
+        rows = ["this week (standing against the goal)"]
+        for day in stats:
+            rows.append(
+                f"{day.day:%a %d}  {bar(day.standing_s, day.goal_s, 30)}  "
+                f"{minutes(day.standing_s):>7}  {day.changes:>3} changes  "
+                f"{day.exercises_done:>2} exercises"
+            )
+        self.query_one("#week", Static).update("\n".join(rows))
+
+    @on(Button.Pressed, "#connect")
+    def _reconnect(self) -> None:
+        url = self.query_one("#url-input", Input).value.strip()
+        try:
+            from deskctl.drivers.registry import parse_desk_url
+
+            parse_desk_url(url)
+        except DeskctlError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.url = url
+        self.sub_title = url
+        self._connect()
+
+    @on(Select.Changed, "#unit")
+    def _unit(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.unit = Unit(event.value)
+            if self.desk is not None:
+                self.post_message(DeskUpdate(self.desk.state))
+                self._apply_profile(self.desk)
+                self._fill_heights()
+
+    @on(Switch.Changed, "#auto")
+    def _auto(self, event: Switch.Changed) -> None:
+        if self.desk is not None:
+            self._start_schedule(self.desk)
+        way = "moves by itself when you are here" if event.value else "asks before moving"
+        self.notify(f"the schedule {way}", title="settings")
+
+
+def _with_auto(settings: Settings) -> Settings:
+    import dataclasses
+
+    return dataclasses.replace(settings, auto_move=True)
+
+
+def _desk_key(url: str) -> str:
+    from deskctl.drivers.registry import parse_desk_url
+
+    return parse_desk_url(url).key
+
+
+def _registry_opener(url: str, paths: Paths, unit: Unit) -> AbstractAsyncContextManager[Desk]:
+    from deskctl.drivers.registry import open_desk
+
+    return open_desk(url, paths, unit)
