@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 
 import cold_start
+import interface
 import linak
 import moves
 import policy
@@ -25,6 +26,7 @@ def main() -> int:
     rows += linak.run()
     rows += serial_desks.run()
     rows += policy.run()
+    rows += interface.run()
     rows += cold_start.run()
     print("| benchmark | measured | target | met |")
     print("|---|---|---|---|")

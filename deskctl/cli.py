@@ -81,7 +81,8 @@ class Context:
             return chosen
         from deskctl.profiles.at_desk import ActiveProfiles
 
-        return ActiveProfiles(self.paths.profiles_dir).at(self.desk_key())
+        active = ActiveProfiles(self.paths.profiles_dir)
+        return active.at(self.desk_key()) if active.path.exists() else None
 
     def profile(self) -> Profile | None:
         name = self.profile_name()

@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from deskctl.errors import BadInput
-from deskctl.report import day_data, render_day
 
 if TYPE_CHECKING:
     from deskctl.cli import Context
@@ -77,6 +76,8 @@ def _history(ctx: Context) -> History:
 
 
 async def cmd_stats(ctx: Context) -> int:
+    from deskctl.report import day_data, render_day
+
     zone = local_timezone()
     history = _history(ctx)
     try:
@@ -100,6 +101,7 @@ async def cmd_stats(ctx: Context) -> int:
 async def cmd_simulate(ctx: Context) -> int:
     from deskctl.policy.engine import Engine
     from deskctl.policy.simulate import Person, Simulation
+    from deskctl.report import day_data, render_day
 
     days: int = ctx.args.days
     if not 1 <= days <= 366:

@@ -4,6 +4,7 @@ simulations can run on virtual time (see :mod:`deskctl.vtime`)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Protocol
 
 
@@ -34,3 +35,23 @@ class LoopClock:
 
     async def sleep_until(self, deadline: float) -> None:
         await self.sleep(deadline - self.now())
+
+
+class EpochClock(LoopClock):
+    """The loop's clock, counting Unix seconds (virtual ones on a virtual loop).
+
+    ``starting_at`` makes the first reading that moment instead of now; tests move
+    the clock on by adding to ``offset``.
+    """
+
+    def __init__(self, offset: float | None = None, *, starting_at: float | None = None) -> None:
+        super().__init__()
+        self.offset = offset
+        self.starting_at = starting_at
+
+    def now(self) -> float:
+        loop_now = super().now()
+        if self.offset is None:
+            start = time.time() if self.starting_at is None else self.starting_at
+            self.offset = start - loop_now
+        return loop_now + self.offset

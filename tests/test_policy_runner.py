@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from deskctl.clock import EpochClock
 from deskctl.drivers.sim import SimDesk
 from deskctl.errors import Collision
 from deskctl.history import History
@@ -25,7 +26,7 @@ from deskctl.policy.engine import (
     ShowExercise,
 )
 from deskctl.policy.exercises import Posture
-from deskctl.policy.runner import EpochClock, Heights, Runner
+from deskctl.policy.runner import Heights, Runner
 from deskctl.policy.schedule import Rhythm
 from deskctl.vtime import elapse, run_virtual
 

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import select
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Digits, Label, Select
+from textual.widgets import Digits, Label, Select, Static, TabbedContent
 
+from deskctl.clock import EpochClock
 from deskctl.desk import Desk
 from deskctl.history import History
 from deskctl.model import DeskState, Link
 from deskctl.paths import Paths
 from deskctl.policy.engine import Settings
-from deskctl.policy.runner import EpochClock
 from deskctl.policy.schedule import Rhythm
 from deskctl.profiles.model import Profile
 from deskctl.profiles.store import ProfileStore
@@ -45,6 +51,7 @@ def make_app(url: str = FAST, profile: str | None = None) -> DeskApp:
 async def connected(app: DeskApp) -> Desk:
     """The app's desk, once the connecting worker has it."""
     async with asyncio.timeout(10):
+        await app.built.wait()
         await app.ready.wait()
         assert app.runner is not None
         await app.runner.started.wait()
@@ -212,3 +219,97 @@ def test_transition_snapshot(snap_compare: Callable[..., bool], size: tuple[int,
         await advance_to_prompt(pilot.app, pilot)
 
     assert snap_compare(make_app("sim://snapshot"), terminal_size=size, run_before=prompted)
+
+
+# -- the real program in a real terminal ------------------------------------------------------
+
+
+class Terminal:
+    """``deskctl`` in a detached tmux session; its output streams through a FIFO, so
+    waiting for the screen to change is waiting for bytes, not sleeping."""
+
+    def __init__(self, folder: Path, command: str) -> None:
+        self.session = f"deskctl-test-{os.getpid()}"
+        self.fifo = folder / "screen"
+        os.mkfifo(self.fifo)
+        env = [arg for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME")
+               for arg in ("-e", f"{key}={os.environ[key]}")]  # fmt: skip
+        # The program waits for a line, so that the pipe is attached before its first paint.
+        self.tmux("new-session", "-d", "-s", self.session, "-x", "80", "-y", "24", *env,
+                  f"read _ && exec {command}")  # fmt: skip
+        self.reader = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
+        self.tmux("pipe-pane", "-t", self.session, "-o", f"cat > {self.fifo}")
+        self.keys("Enter")
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def wait_for(self, text: str, within_s: float = 20.0) -> str:
+        deadline = time.monotonic() + within_s
+        while text not in (shown := self.screen()):
+            left = deadline - time.monotonic()
+            assert left > 0, f"{text!r} never showed; the screen:\\n{shown}"
+            ready, _, _ = select.select([self.reader], [], [], left)
+            if ready:
+                os.read(self.reader, 65536)  # new output: look again
+        return shown
+
+    def wait_for_exit(self, within_s: float = 20.0) -> None:
+        """Until the program has ended: the pane's pipe closes."""
+        deadline = time.monotonic() + within_s
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.reader], [], [], left)
+            if ready and not os.read(self.reader, 65536):
+                return
+        raise AssertionError("deskctl did not quit")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.session], check=False)
+        os.close(self.reader)
+
+
+def test_the_real_program_in_a_terminal(tmp_path: Path) -> None:
+    deskctl = Path(sys.executable).with_name("deskctl")
+    terminal = Terminal(tmp_path, f"{deskctl} --desk 'sim://tmux?speed=40'")
+    try:
+        terminal.wait_for("72.0 cm  stopped")
+        terminal.keys("t")
+        shown = terminal.wait_for("110.0 cm  stopped")
+        assert "Stand (t)" in shown
+        terminal.keys("s")
+        terminal.wait_for("72.0 cm  stopped")
+        terminal.keys("q")
+        terminal.wait_for_exit()
+    finally:
+        terminal.close()
+    status = subprocess.run(
+        [str(deskctl), "--desk", "sim://tmux", "status"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert "72.0 cm" in status.stdout
+
+
+async def test_stats_and_settings() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        desk = await connected(app)
+        await pilot.press("t")
+        await until(desk, at_rest_near(1100.0))
+        app.query_one("#tabs", TabbedContent).active = "stats-tab"
+        await pilot.pause()
+        today = str(app.query_one("#today", Static).render())
+        assert "standing" in today
+        assert "this week" in str(app.query_one("#week", Static).render())
+        app.query_one("#tabs", TabbedContent).active = "settings-tab"
+        app.query_one("#unit", Select).value = "in"
+        await pilot.pause()
+        assert "43.3 in" in str(app.query_one("#status", Label).render())

@@ -13,60 +13,37 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import (
-    Button,
-    Digits,
-    Footer,
-    Header,
-    Input,
-    Label,
-    Select,
-    Static,
-    Switch,
-    TabbedContent,
-    TabPane,
-)
+from textual.widgets import Button, Digits, Footer, Label, Static, TabbedContent, TabPane
 
-from deskctl.desk import Desk
+from deskctl.clock import EpochClock
 from deskctl.errors import DeskctlError
-from deskctl.history import History, timeline
 from deskctl.model import DeskState, Direction, Link
 from deskctl.paths import Paths
-from deskctl.policy.engine import (
-    Action,
-    Activity,
-    Away,
-    Confirm,
-    Engine,
-    Event,
-    ExerciseDone,
-    Move,
-    Notify,
-    Prompt,
-    Settings,
-    ShowExercise,
-    Skip,
-    Snooze,
-)
-from deskctl.policy.runner import EpochClock, Heights, Runner
-from deskctl.profiles.recommend import heights_for, recommend
-from deskctl.profiles.store import ProfileStore
-from deskctl.report import bar, minutes, render_day
-from deskctl.tui.transition import TransitionScreen
 from deskctl.tui.widgets import Gauge, HoldButton
 from deskctl.units import Unit, format_height, format_speed, parse_height
 
+if TYPE_CHECKING:
+    # The schedule, the history and the profiles load after the first paint.
+    from textual.widgets import Input, Select, Switch
+
+    from deskctl.desk import Desk
+    from deskctl.history import History
+    from deskctl.policy.engine import Action, Event, Settings
+    from deskctl.policy.runner import Runner
+    from deskctl.profiles.store import ProfileStore
+    from deskctl.tui.transition import TransitionScreen
+
+    DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
+
 # A held key repeats every ~30-50 ms; without a repeat for this long it has been let go.
 KEY_HOLD_S = 0.5
-
-DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
 
 
 @dataclass
@@ -133,13 +110,13 @@ class DeskApp(App[None]):
         self.unit = options.unit
         self.url = options.url
         self.open_desk = open_desk or _registry_opener
-        self.history = history or History(options.paths.data_dir / "history.sqlite3")
+        self._history = history
         self.clock = clock or EpochClock()
-        self.profiles = ProfileStore(options.paths.profiles_dir)
+        self._profiles: ProfileStore | None = None
         self.profile_name = options.profile
         self.desk: Desk | None = None
         self.runner: Runner | None = None
-        self.heights = Heights(options.sit_mm, options.stand_mm)
+        self.sit_mm, self.stand_mm = options.sit_mm, options.stand_mm
         self.commands_sent = 0
         self._hold_direction: Direction | None = None
         self._hold_until = 0.0
@@ -148,27 +125,36 @@ class DeskApp(App[None]):
         self._paused = False
         self.ready = asyncio.Event()
         """Set while the desk is connected and the schedule runs."""
+        self.built = asyncio.Event()
+        """Set once every tab has been built (after the first paint)."""
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            from deskctl.history import History
+
+            self._history = History(self.options.paths.data_dir / "history.sqlite3")
+        return self._history
+
+    @property
+    def profiles(self) -> ProfileStore:
+        if self._profiles is None:
+            from deskctl.profiles.store import ProfileStore
+
+            self._profiles = ProfileStore(self.options.paths.profiles_dir)
+        return self._profiles
 
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
         with TabbedContent(id="tabs"):
             with TabPane("Desk", id="desk-tab"):
                 yield from self._desk_pane()
-            with TabPane("Schedule", id="schedule-tab"), Vertical():
-                yield Label("", id="phase")
-                yield Static("", id="timeline")
-                with Horizontal(classes="row"):
-                    yield Button("Pause", id="pause")
-                    yield Button("Resume", id="resume", disabled=True)
-            with TabPane("People", id="people-tab"):
-                yield from self._people_pane()
-            with TabPane("Stats", id="stats-tab"), Vertical():
-                yield Static("", id="today")
-                yield Static("", id="week")
-            with TabPane("Settings", id="settings-tab"):
-                yield from self._settings_pane()
+            # The other tabs are built after the first paint (see _build_tabs).
+            yield TabPane("Schedule", id="schedule-tab")
+            yield TabPane("People", id="people-tab")
+            yield TabPane("Stats", id="stats-tab")
+            yield TabPane("Settings", id="settings-tab")
         yield Footer()
 
     def _desk_pane(self) -> ComposeResult:
@@ -187,38 +173,84 @@ class DeskApp(App[None]):
                     yield HoldButton("hold: down", Direction.DOWN, id="hold-down")
                 yield Label("", id="presets")
 
-    def _people_pane(self) -> ComposeResult:
-        with Vertical():
-            yield Select[str]([], prompt="who is at the desk", id="who")
-            for posture, example in (("sit", "72cm"), ("stand", "110cm")):
-                with Horizontal(classes="row"):
-                    yield Label(posture)
-                    yield Input(placeholder=example, id=f"{posture}-input")
-                    yield Button("Capture", id=f"capture-{posture}")
-            with Horizontal(classes="row"):
-                yield Label("body height")
-                yield Input(placeholder="175cm", id="body-input")
-                yield Button("Recommend", id="recommend")
-            yield Button("Save heights", id="save-heights", variant="primary")
-            yield Static("", id="advice")
+    def _input(self, widget_id: str) -> Input:
+        from textual.widgets import Input
 
-    def _settings_pane(self) -> ComposeResult:
-        with Vertical():
-            with Horizontal(classes="row"):
-                yield Label("desk URL")
-                yield Input(self.url, id="url-input")
-                yield Button("Connect", id="connect")
-            with Horizontal(classes="row"):
-                yield Label("unit")
-                yield Select([(u.value, u.value) for u in Unit], value=self.unit.value, id="unit")
-            with Horizontal(classes="row"):
-                yield Label("move by itself")
-                yield Switch(self.options.auto_move, id="auto")
+        return self.query_one(f"#{widget_id}", Input)
+
+    async def _build_tabs(self) -> None:
+        await self.query_one("#schedule-tab", TabPane).mount(
+            Vertical(
+                Label("", id="phase"),
+                Static("", id="timeline"),
+                Horizontal(
+                    Button("Pause", id="pause"),
+                    Button("Resume", id="resume", disabled=True),
+                    classes="row",
+                ),
+            )
+        )
+        await self.query_one("#people-tab", TabPane).mount(self._people_pane())
+        await self.query_one("#stats-tab", TabPane).mount(
+            Vertical(Static("", id="today"), Static("", id="week"))
+        )
+        await self.query_one("#settings-tab", TabPane).mount(self._settings_pane())
+        self._refresh_people()
+        self._show_schedule()
+        self.built.set()
+
+    def _people_pane(self) -> Vertical:
+        from textual.widgets import Input, Select
+
+        rows = [
+            Horizontal(
+                Label(posture),
+                Input(placeholder=example, id=f"{posture}-input"),
+                Button("Capture", id=f"capture-{posture}"),
+                classes="row",
+            )
+            for posture, example in (("sit", "72cm"), ("stand", "110cm"))
+        ]
+        return Vertical(
+            Select[str]([], prompt="who is at the desk", id="who"),
+            *rows,
+            Horizontal(
+                Label("body height"),
+                Input(placeholder="175cm", id="body-input"),
+                Button("Recommend", id="recommend"),
+                classes="row",
+            ),
+            Button("Save heights", id="save-heights", variant="primary"),
+            Static("", id="advice"),
+        )
+
+    def _settings_pane(self) -> Vertical:
+        from textual.widgets import Input, Select, Switch
+
+        return Vertical(
+            Horizontal(
+                Label("desk URL"),
+                Input(self.url, id="url-input"),
+                Button("Connect", id="connect"),
+                classes="row",
+            ),
+            Horizontal(
+                Label("unit"),
+                Select([(u.value, u.value) for u in Unit], value=self.unit.value, id="unit"),
+                classes="row",
+            ),
+            Horizontal(
+                Label("move by itself"),
+                Switch(self.options.auto_move, id="auto"),
+                classes="row",
+            ),
+        )
 
     def on_mount(self) -> None:
         self.sub_title = self.url
-        self._refresh_people()
-        self._connect()
+        # Paint first; the desk, the other tabs, the people and the schedule follow.
+        self.call_after_refresh(self._connect)
+        self.call_after_refresh(self._build_tabs)
 
     # -- the desk -----------------------------------------------------------------------------
 
@@ -257,17 +289,19 @@ class DeskApp(App[None]):
             except DeskctlError as error:
                 self.notify(str(error), title="profile", severity="error", timeout=10)
         if profile is not None:
+            from deskctl.profiles.recommend import heights_for
+
             found = heights_for(profile, desk.limits, self.unit)
             for note in found.notes:
                 self.notify(note, title="heights", severity="warning")
-            self.heights = Heights(found.sit_mm, found.stand_mm)
+            self.sit_mm, self.stand_mm = found.sit_mm, found.stand_mm
             if profile.unit is not None:
                 self.unit = profile.unit
         gauge = self.query_one(Gauge)
-        gauge.sit_mm, gauge.stand_mm = self.heights.sit_mm, self.heights.stand_mm
+        gauge.sit_mm, gauge.stand_mm = self.sit_mm, self.stand_mm
         who = profile.title if profile is not None else "nobody (the config's heights)"
         self.query_one("#profile-line", Label).update(
-            f"{who}: sit {self._h(self.heights.sit_mm)}, stand {self._h(self.heights.stand_mm)}"
+            f"{who}: sit {self._h(self.sit_mm)}, stand {self._h(self.stand_mm)}"
         )
 
     @work(group="presets")
@@ -332,7 +366,7 @@ class DeskApp(App[None]):
         self._command(lambda desk: desk.stop(), exclusive=True)
 
     def action_posture(self, posture: str) -> None:
-        height = self.heights.sit_mm if posture == "sit" else self.heights.stand_mm
+        height = self.sit_mm if posture == "sit" else self.stand_mm
         self._command(lambda desk: desk.move_to(height))
 
     def action_hold(self, way: str) -> None:
@@ -374,14 +408,20 @@ class DeskApp(App[None]):
 
     def _start_schedule(self, desk: Desk) -> None:
         make = self.options.settings
+        from deskctl.policy.engine import Engine, Settings
+        from deskctl.policy.runner import Heights, Runner
+
         settings = make(self.profile_name) if make is not None else Settings()
-        if self.query_one("#auto", Switch).value:
+        from textual.widgets import Switch
+
+        switches = self.query("#auto").results(Switch)
+        if next((switch.value for switch in switches), self.options.auto_move):
             settings = _with_auto(settings)
         self.runner = Runner(
             desk,
             Engine(settings),
             self.history,
-            heights=self.heights,
+            heights=Heights(self.sit_mm, self.stand_mm),
             show=self._show_action,
             clock=self.clock,
         )
@@ -397,6 +437,9 @@ class DeskApp(App[None]):
             self.call_later(self._show_schedule)
 
     def on_engine_action(self, message: EngineAction) -> None:
+        from deskctl.policy.engine import Move, Notify, Prompt, ShowExercise
+        from deskctl.tui.transition import TransitionScreen
+
         library = self.runner.engine.settings.library if self.runner else None
         if isinstance(message.action, Prompt) and library is not None:
             self._transition = TransitionScreen(message.action, library, self._answer)
@@ -411,6 +454,8 @@ class DeskApp(App[None]):
         self._show_schedule()
 
     def _answer(self, answer: str) -> None:
+        from deskctl.policy.engine import Activity, Confirm, ExerciseDone, Skip, Snooze
+
         self.tell(Activity())
         exercise = self._transition.exercise if self._transition is not None else None
         if answer == "confirm" and (self._transition is None or not self._transition.exercising):
@@ -424,8 +469,8 @@ class DeskApp(App[None]):
 
     def _show_schedule(self) -> None:
         runner = self.runner
-        if runner is None:
-            return
+        if runner is None or not self.query("#phase"):
+            return  # no schedule yet, or its tab is not built yet
         state = runner.state
         wake = state.due if state.phase.value == "at-desk" else state.next_wake
         when = (
@@ -439,6 +484,8 @@ class DeskApp(App[None]):
         zone = runner.engine.settings.timezone
         today = dt.datetime.fromtimestamp(self.clock.now(), zone).date()
         hours = "".join(f"{hour:02d}    " for hour in range(8, 19))
+        from deskctl.history import timeline
+
         line = timeline(self.history, today, zone)
         self.query_one("#timeline", Static).update(
             f"today (# standing, - sitting, . away; 10 min a mark)\n{hours}\n{line}"
@@ -446,6 +493,8 @@ class DeskApp(App[None]):
 
     @on(Button.Pressed, "#pause")
     def _pause(self) -> None:
+        from deskctl.policy.engine import Away
+
         self._paused = True
         self.tell(Away())
         self.query_one("#pause", Button).disabled = True
@@ -453,6 +502,8 @@ class DeskApp(App[None]):
 
     @on(Button.Pressed, "#resume")
     def _resume(self) -> None:
+        from deskctl.policy.engine import Activity
+
         self._paused = False
         self.tell(Activity())
         self.query_one("#pause", Button).disabled = False
@@ -475,18 +526,28 @@ class DeskApp(App[None]):
     # -- people -------------------------------------------------------------------------------
 
     def _refresh_people(self) -> None:
+        if not self.query("#who"):
+            return  # the tab has not been built yet
         names = self.profiles.names()
-        who = self.query_one("#who", Select)
+        from textual.widgets import Select
+
+        who: Select[str] = self.query_one("#who", Select)
         who.set_options([(name, name) for name in names])
         if self.profile_name in names:
             who.value = self.profile_name
         self._fill_heights()
 
     def _fill_heights(self) -> None:
-        self.query_one("#sit-input", Input).value = self._h(self.heights.sit_mm)
-        self.query_one("#stand-input", Input).value = self._h(self.heights.stand_mm)
+        if self.query("#sit-input"):
+            self._input("sit-input").value = self._h(self.sit_mm)
+            self._input("stand-input").value = self._h(self.stand_mm)
 
-    @on(Select.Changed, "#who")
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "who":
+            self._switch_person(event)
+        elif event.select.id == "unit":
+            self._unit(event)
+
     def _switch_person(self, event: Select.Changed) -> None:
         name = event.value if isinstance(event.value, str) else None
         if name is None or name == self.profile_name:
@@ -507,31 +568,33 @@ class DeskApp(App[None]):
     @on(Button.Pressed, "#capture-sit")
     def _capture_sit(self) -> None:
         if self.desk is not None:
-            self.query_one("#sit-input", Input).value = self._h(self.desk.state.height_mm)
+            self._input("sit-input").value = self._h(self.desk.state.height_mm)
 
     @on(Button.Pressed, "#capture-stand")
     def _capture_stand(self) -> None:
         if self.desk is not None:
-            self.query_one("#stand-input", Input).value = self._h(self.desk.state.height_mm)
+            self._input("stand-input").value = self._h(self.desk.state.height_mm)
 
     @on(Button.Pressed, "#recommend")
     def _recommend(self) -> None:
         try:
-            body = parse_height(self.query_one("#body-input", Input).value)
+            body = parse_height(self._input("body-input").value)
         except DeskctlError as error:
             self.notify(str(error), severity="error")
             return
         limits = self.desk.limits if self.desk is not None else None
+        from deskctl.profiles.recommend import recommend
+
         advice = recommend(body, limits=limits, unit=self.unit)
         self.query_one("#advice", Static).update("\n".join(advice.explain(self.unit)))
-        self.query_one("#sit-input", Input).value = self._h(advice.sit_mm)
-        self.query_one("#stand-input", Input).value = self._h(advice.stand_mm)
+        self._input("sit-input").value = self._h(advice.sit_mm)
+        self._input("stand-input").value = self._h(advice.stand_mm)
 
     @on(Button.Pressed, "#save-heights")
     def _save_heights(self) -> None:
         try:
-            sit = parse_height(self.query_one("#sit-input", Input).value)
-            stand = parse_height(self.query_one("#stand-input", Input).value)
+            sit = parse_height(self._input("sit-input").value)
+            stand = parse_height(self._input("stand-input").value)
             if self.profile_name is not None:
                 profile = self.profiles.load(self.profile_name)
                 changed = type(profile).model_validate(
@@ -541,7 +604,7 @@ class DeskApp(App[None]):
         except (DeskctlError, ValueError) as error:
             self.notify(str(error).splitlines()[0], severity="error")
             return
-        self.heights = Heights(sit, stand)
+        self.sit_mm, self.stand_mm = sit, stand
         if self.desk is not None:
             self._apply_profile(self.desk)
         self.notify("heights saved" if self.profile_name else "heights set for this session")
@@ -552,10 +615,17 @@ class DeskApp(App[None]):
     def _tab(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "stats-tab":
             self._show_stats()
+        elif event.pane.id == "people-tab":
+            self._refresh_people()
         elif event.pane.id == "schedule-tab":
             self._show_schedule()
 
     def _show_stats(self) -> None:
+        from deskctl.policy.engine import Settings
+        from deskctl.report import bar, minutes, render_day
+
+        if not self.query("#today"):
+            return  # the tab has not been built yet
         settings = self.runner.engine.settings if self.runner is not None else Settings()
         zone, rhythm = settings.timezone, settings.rhythm
         now = self.clock.now()
@@ -574,7 +644,7 @@ class DeskApp(App[None]):
 
     @on(Button.Pressed, "#connect")
     def _reconnect(self) -> None:
-        url = self.query_one("#url-input", Input).value.strip()
+        url = self._input("url-input").value.strip()
         try:
             from deskctl.drivers.registry import parse_desk_url
 
@@ -586,7 +656,6 @@ class DeskApp(App[None]):
         self.sub_title = url
         self._connect()
 
-    @on(Select.Changed, "#unit")
     def _unit(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):
             self.unit = Unit(event.value)
@@ -595,8 +664,7 @@ class DeskApp(App[None]):
                 self._apply_profile(self.desk)
                 self._fill_heights()
 
-    @on(Switch.Changed, "#auto")
-    def _auto(self, event: Switch.Changed) -> None:
+    def on_switch_changed(self, event: Switch.Changed) -> None:
         if self.desk is not None:
             self._start_schedule(self.desk)
         way = "moves by itself when you are here" if event.value else "asks before moving"

@@ -13,11 +13,10 @@ import contextlib
 import logging
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from deskctl.clock import LoopClock
+from deskctl.clock import EpochClock
 from deskctl.desk import Desk
 from deskctl.errors import DeskctlError
 from deskctl.history import History
@@ -43,26 +42,6 @@ from deskctl.policy.engine import (
 from deskctl.policy.exercises import Posture
 
 log = logging.getLogger(__name__)
-
-
-class EpochClock(LoopClock):
-    """The loop's clock, counting Unix seconds (virtual ones on a virtual loop).
-
-    ``starting_at`` makes the first reading that moment instead of now; tests move
-    the clock on by adding to ``offset``.
-    """
-
-    def __init__(self, offset: float | None = None, *, starting_at: float | None = None) -> None:
-        super().__init__()
-        self.offset = offset
-        self.starting_at = starting_at
-
-    def now(self) -> float:
-        loop_now = super().now()
-        if self.offset is None:
-            start = time.time() if self.starting_at is None else self.starting_at
-            self.offset = start - loop_now
-        return loop_now + self.offset
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,168 @@
+"""The terminal interface: how soon it paints, and how soon a key reaches the desk.
+
+* First paint: ``deskctl`` and a minimal Textual app (one label) are started
+  alternately in a real terminal (tmux, 80x24); each is timed from its start
+  until its first screen is up (the tabs for deskctl, the label for the other),
+  watching the terminal's output through a FIFO.  Medians are compared.
+* Key to desk: in-process with Textual's Pilot, the time from pressing Sit or
+  Stand to the moment the simulated desk is handed its target; p95 over many
+  presses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+Row = tuple[str, str, str, str]
+DESKCTL = Path(sys.executable).with_name("deskctl")
+RUNS = 7
+PRESSES = 60
+MINIMAL_APP = """
+from textual.app import App
+from textual.widgets import Label
+
+class Minimal(App):
+    def compose(self):
+        yield Label("minimal app ready")
+
+Minimal().run()
+"""
+
+
+def first_paint(command: str, marker: str, home: str) -> float:
+    """Seconds from starting ``command`` in an 80x24 tmux pane until ``marker`` shows."""
+    session = f"bench-paint-{os.getpid()}"
+    fifo = Path(tempfile.mkdtemp()) / "screen"
+    os.mkfifo(fifo)
+    env = [f"XDG_{kind}_HOME={home}" for kind in ("CONFIG", "STATE", "DATA")]
+    env_args = [arg for pair in env for arg in ("-e", pair)]
+    tmux = ["tmux"]
+    subprocess.run(
+        [
+            *tmux,
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            *env_args,
+            f"read _ && exec {command}",
+        ],
+        check=True,
+    )
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        subprocess.run([*tmux, "pipe-pane", "-t", session, "-o", f"cat > {fifo}"], check=True)
+        started = time.perf_counter()
+        subprocess.run([*tmux, "send-keys", "-t", session, "Enter"], check=True)
+        while True:
+            select.select([reader], [], [], 10)
+            os.read(reader, 1 << 16)
+            shown = subprocess.run(
+                [*tmux, "capture-pane", "-p", "-t", session],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            if marker in shown:
+                return time.perf_counter() - started
+    finally:
+        subprocess.run([*tmux, "kill-session", "-t", session], check=False)
+        os.close(reader)
+
+
+def paint_rows() -> list[Row]:
+    minimal = Path(tempfile.mkdtemp()) / "minimal.py"
+    minimal.write_text(MINIMAL_APP)
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory() as home:
+        for _ in range(RUNS):
+            ours.append(first_paint(f"{DESKCTL} --desk sim://bench", "Schedule", home))
+            theirs.append(first_paint(f"{sys.executable} {minimal}", "minimal app ready", home))
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    return [
+        (
+            "`deskctl` first paint / a minimal Textual app's (medians)",
+            f"{ratio:.2f} ({statistics.median(ours) * 1000:.0f} / "
+            f"{statistics.median(theirs) * 1000:.0f} ms)",
+            "<= 1.5",
+            "yes" if ratio <= 1.5 else "no",
+        )
+    ]
+
+
+async def key_latencies() -> list[float]:
+    from deskctl.desk import Desk
+    from deskctl.history import History
+    from deskctl.paths import Paths
+    from deskctl.tui.app import DeskApp, Options
+    from deskctl.units import Unit
+
+    # Sit and stand close together: sixty moves stay well inside the motor's duty cycle.
+    sit, stand = 720.0, 740.0
+    options = Options("sim://bench?speed=1000", Paths.from_env(), Unit.CM, sit, stand)
+    app = DeskApp(options, history=History(":memory:"))
+    latencies: list[float] = []
+    pressed = 0.0
+    reached = asyncio.Event()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.ready.wait()
+        desk = app.desk
+        assert isinstance(desk, Desk)
+        original = desk.send_target
+
+        async def timed(height_mm: float) -> None:
+            if not reached.is_set():
+                latencies.append(time.perf_counter() - pressed)
+                reached.set()
+            await original(height_mm)
+
+        desk.send_target = timed  # type: ignore[method-assign]
+        for n in range(PRESSES):
+            reached.clear()
+            pressed = time.perf_counter()
+            await pilot.press("t" if n % 2 == 0 else "s")
+            await reached.wait()
+            with desk.subscribe() as states:
+                while (
+                    desk.state.moving
+                    or abs(desk.state.height_mm - (stand if n % 2 == 0 else sit)) > 1
+                ):
+                    await anext(states)
+    return latencies
+
+
+def key_rows() -> list[Row]:
+    with tempfile.TemporaryDirectory() as home:
+        for kind in ("CONFIG", "STATE", "DATA"):
+            os.environ[f"XDG_{kind}_HOME"] = home
+        latencies = asyncio.run(key_latencies())
+    p95 = statistics.quantiles(latencies, n=20)[-1]
+    return [
+        (
+            "TUI key press to the desk's first command (p95)",
+            f"{p95 * 1000:.1f} ms (median {statistics.median(latencies) * 1000:.1f} ms)",
+            "<= 50 ms",
+            "yes" if p95 <= 0.050 else "no",
+        )
+    ]
+
+
+def run() -> list[Row]:
+    return paint_rows() + key_rows()
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(" | ".join(row))
