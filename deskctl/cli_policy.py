@@ -181,14 +181,14 @@ async def cmd_run(ctx: Context) -> int:
                 f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
                 {"desk": ctx.entry.url, "sit_mm": heights.sit_mm, "stand_mm": heights.stand_mm},
             )
-            with _lines_from_stdin(on_line):
+            with StdinLines(on_line):
                 await runner.run()
     finally:
         history.close()
     return 0
 
 
-class _lines_from_stdin:
+class StdinLines:
     """Deliver each line typed on standard input, without a thread or polling."""
 
     def __init__(self, on_line: Callable[[str], None]) -> None:

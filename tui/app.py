@@ -117,7 +117,6 @@ class DeskApp(App[None]):
         self.desk: Desk | None = None
         self.runner: Runner | None = None
         self.sit_mm, self.stand_mm = options.sit_mm, options.stand_mm
-        self.commands_sent = 0
         self._hold_direction: Direction | None = None
         self._hold_until = 0.0
         self._hold_wake = asyncio.Event()
@@ -348,7 +347,6 @@ class DeskApp(App[None]):
         if desk is None:
             self.notify("the desk is not connected", severity="warning")
             return
-        self.commands_sent += 1
 
         async def run() -> None:
             try:
@@ -437,7 +435,7 @@ class DeskApp(App[None]):
             self.call_later(self._show_schedule)
 
     def on_engine_action(self, message: EngineAction) -> None:
-        from deskctl.policy.engine import Move, Notify, Prompt, ShowExercise
+        from deskctl.policy.engine import Notify, Prompt, ShowExercise
         from deskctl.tui.transition import TransitionScreen
 
         library = self.runner.engine.settings.library if self.runner else None
@@ -449,8 +447,6 @@ class DeskApp(App[None]):
                 self._transition.start_exercise(message.action.exercise_id)
         elif isinstance(message.action, Notify):
             self.notify(message.action.text, title="schedule", severity="warning", timeout=10)
-        elif isinstance(message.action, Move):
-            self.commands_sent += 1
         self._show_schedule()
 
     def _answer(self, answer: str) -> None:
