@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -192,6 +189,8 @@ class StdinLines:
     """Deliver each line typed on standard input, without a thread or polling."""
 
     def __init__(self, on_line: Callable[[str], None]) -> None:
+        import asyncio
+
         self.on_line = on_line
         self.loop = asyncio.get_running_loop()
         self.watching = False
@@ -218,6 +217,8 @@ class _Shower:
     """Shows the engine's actions in the terminal, and as desktop notifications."""
 
     def __init__(self, ctx: Context, engine: Engine, *, notify: bool) -> None:
+        import shutil
+
         self.ctx = ctx
         self.library = engine.settings.library
         self.notifier = shutil.which("notify-send") if notify else None
@@ -253,6 +254,8 @@ class _Shower:
             self._say(f"{stamp} {action.text}", urgent=True)
 
     def _say(self, text: str, urgent: bool = False) -> None:
+        import subprocess
+
         print(text, flush=True)
         if self.notifier and urgent:
             subprocess.Popen(

@@ -7,12 +7,7 @@ open it; the others only touch the profile files.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,6 +155,11 @@ async def profile_set(ctx: Context) -> int:
 
 
 async def profile_edit(ctx: Context) -> int:
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
     from deskctl.profiles.store import parse, to_toml
 
     name = ctx.args.name
@@ -275,6 +275,8 @@ async def profile_recommend(ctx: Context) -> int:
 
 
 async def profile_schema(ctx: Context) -> int:
+    import json
+
     from deskctl.profiles.model import Profile
 
     schema = Profile.model_json_schema(mode="validation")
