@@ -334,3 +334,16 @@ def test_working_hours_with_several_ranges() -> None:
     assert hours.range_at(monday_noon) is None
     assert hours.next_start(monday_noon) == MONDAY.replace(hour=14)
     assert hours.next_start(MONDAY.replace(hour=17)) == MONDAY + dt.timedelta(days=7, hours=8)
+
+
+def test_the_plan_for_the_rest_of_the_day_follows_the_rhythm_and_the_hours() -> None:
+    desk = Clocked()
+    desk.run_until(at(0, 9))
+    plan = desk.engine.plan(desk.state, desk.now, at(0, 18))
+    assert plan[0] == (Posture.SIT, at(0, 9), at(0, 9, 20))
+    assert plan[1] == (Posture.STAND, at(0, 9, 20), at(0, 9, 28))
+    assert plan[2][0] is Posture.SIT
+    assert all(not (at(0, 12, 30) <= start < at(0, 13, 30)) for _, start, _ in plan)  # lunch
+    assert plan[-1][2] == at(0, 17, 30)
+    standing = sum(end - start for posture, start, end in plan if posture is Posture.STAND)
+    assert standing == pytest.approx(STARTER.goal_s(MONDAY.date()), rel=0.1)

@@ -313,3 +313,20 @@ async def test_stats_and_settings() -> None:
         app.query_one("#unit", Select).value = "in"
         await pilot.pause()
         assert "43.3 in" in str(app.query_one("#status", Label).render())
+
+
+async def test_the_schedule_tab_shows_done_and_planned() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(app)
+        app.query_one("#tabs", TabbedContent).active = "schedule-tab"
+        await pilot.pause()
+        shown = str(app.query_one("#timeline", Static).render())
+        done, plan = shown.splitlines()[-2:]
+        assert done.startswith("  done ")
+        assert plan.startswith("  plan ")
+        # 09:15 now: the plan starts there (the 8th mark) with sitting, then standing comes.
+        marks = plan.removeprefix("  plan ")
+        assert marks[:7].strip() == ""
+        assert marks[8] == "-"
+        assert "#" in marks

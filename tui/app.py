@@ -482,9 +482,18 @@ class DeskApp(App[None]):
         hours = "".join(f"{hour:02d}    " for hour in range(8, 19))
         from deskctl.history import timeline
 
-        line = timeline(self.history, today, zone)
+        done = timeline(self.history, today, zone)
+        first = dt.datetime.combine(today, dt.time(8), zone).timestamp()
+        now = self.clock.now()
+        bouts = runner.engine.plan(state, now, first + 11 * 3600)
+        planned = ""
+        for n in range(len(done)):
+            middle = first + (n + 0.5) * 600
+            ahead = next((p for p, a, b in bouts if a <= middle < b), None)
+            planned += " " if ahead is None else "#" if ahead.value == "stand" else "-"
         self.query_one("#timeline", Static).update(
-            f"today (# standing, - sitting, . away; 10 min a mark)\n{hours}\n{line}"
+            "today (# standing, - sitting, . away; 10 min a mark)\n"
+            f"       {hours}\n  done {done}\n  plan {planned}"
         )
 
     @on(Button.Pressed, "#pause")

@@ -268,6 +268,34 @@ class Engine:
             bout = min(rhythm.stand_bout_s(day, workday), left_today)
         return max(self.settings.min_bout_s, bout - state.debt_s.get(posture, 0.0))
 
+    def plan(self, state: State, now: float, until: float) -> list[tuple[Posture, float, float]]:
+        """The bouts ahead from ``now`` to ``until`` if every change is taken when due:
+        (posture, from, to), within working hours only."""
+        bouts: list[tuple[Posture, float, float]] = []
+        posture, t = state.posture, now
+        ends = state.due if state.phase is Phase.AT_DESK and state.due else None
+        cap = self.settings.rhythm.daily_standing_cap_s
+        while t < until:
+            working = self._working_range(t)
+            if working is None:
+                begins = self._next_start(t)
+                if begins is None or begins >= until:
+                    break
+                t, ends = begins, None
+                continue
+            if ends is None or ends <= t:
+                ends = t + self._bout_s(state, posture, t)
+            stop = min(ends, working[1], until)
+            bouts.append((posture, t, stop))
+            if posture is Posture.STAND:
+                state = dataclasses.replace(state, standing_s=state.standing_s + stop - t)
+            if stop == ends:
+                upright = posture is Posture.SIT and state.standing_s < cap
+                posture = Posture.STAND if upright else Posture.SIT
+                ends = None
+            t = stop
+        return bouts
+
     def present(self, state: State, now: float) -> bool:
         last = state.last_activity
         return last is not None and now - last <= self.settings.presence_s
