@@ -18,6 +18,8 @@ from textual.widgets import Digits, Label, Select, Static, TabbedContent
 
 from deskctl.clock import EpochClock
 from deskctl.desk import Desk
+from deskctl.drivers.ble_bumble import use_virtual_radio
+from deskctl.drivers.linak_emulator import LinakEmulator
 from deskctl.history import History
 from deskctl.model import DeskState, Link
 from deskctl.paths import Paths
@@ -330,3 +332,27 @@ async def test_the_schedule_tab_shows_done_and_planned() -> None:
         assert marks[:7].strip() == ""
         assert marks[8] == "-"
         assert "#" in marks
+
+
+async def test_settings_find_a_desk_by_scanning_and_connect_to_it() -> None:
+    emulator = LinakEmulator()
+    with use_virtual_radio():
+        app = make_app()
+        app.options.scan_s = 0.5
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(app)
+            await emulator.start("C2:00:00:00:00:42")
+            app.query_one("#tabs", TabbedContent).active = "settings-tab"
+            await pilot.pause()
+            await pilot.click("#scan")
+            await app.workers.wait_for_complete([w for w in app.workers if w.group == "scan"])
+            found = app.query_one("#found", Select)
+            found.value = "linak://C2:00:00:00:00:42"
+            await pilot.pause()
+            assert app._input("url-input").value == "linak://C2:00:00:00:00:42"
+            app.ready.clear()
+            await pilot.click("#connect")
+            await connected(app)
+            assert app.desk is not None
+            assert app.desk.info.family == "linak"
+        await emulator.power_cut()

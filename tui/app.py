@@ -57,6 +57,8 @@ class Options:
     auto_move: bool = False
     settings: Callable[[str | None], Settings] | None = None
     """The engine's settings for a profile name (None: the defaults)."""
+    scan_s: float = 5.0
+    """How long Settings listens for Bluetooth desks."""
 
 
 class DeskUpdate(Message):
@@ -231,8 +233,10 @@ class DeskApp(App[None]):
                 Label("desk URL"),
                 Input(self.url, id="url-input"),
                 Button("Connect", id="connect"),
+                Button("Scan", id="scan"),
                 classes="row",
             ),
+            Select[str]([], prompt="desks found by a Bluetooth scan", id="found"),
             Horizontal(
                 Label("unit"),
                 Select([(u.value, u.value) for u in Unit], value=self.unit.value, id="unit"),
@@ -552,6 +556,8 @@ class DeskApp(App[None]):
             self._switch_person(event)
         elif event.select.id == "unit":
             self._unit(event)
+        elif event.select.id == "found" and isinstance(event.value, str):
+            self._input("url-input").value = event.value
 
     def _switch_person(self, event: Select.Changed) -> None:
         name = event.value if isinstance(event.value, str) else None
@@ -660,6 +666,24 @@ class DeskApp(App[None]):
         self.url = url
         self.sub_title = url
         self._connect()
+
+    @on(Button.Pressed, "#scan")
+    @work(exclusive=True, group="scan")
+    async def _scan(self) -> None:
+        from textual.widgets import Select
+
+        from deskctl.drivers.scan import scan
+
+        seconds = self.options.scan_s
+        self.notify(f"scanning for Bluetooth desks for {seconds:g} s...", title="settings")
+        try:
+            desks = await scan(seconds)
+        except DeskctlError as error:
+            self.notify(str(error), title="scan", severity="error", timeout=10)
+            return
+        found: Select[str] = self.query_one("#found", Select)
+        found.set_options([(f"{d.name or d.address}  {d.rssi} dBm", d.url) for d in desks])
+        self.notify(f"found {len(desks)} desk{'s' if len(desks) != 1 else ''}", title="scan")
 
     def _unit(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):
