@@ -16,6 +16,8 @@ from deskctl.errors import BadInput, ConfigError, Unsupported
 from deskctl.units import Unit, parse_height
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from deskctl.cli import Context
     from deskctl.profiles.model import Profile
 
@@ -113,10 +115,10 @@ async def profile_new(ctx: Context) -> int:
     return 0
 
 
-def _bad(error: Any) -> BadInput:
-    problem = error.errors()[0]
-    field = ".".join(str(part) for part in problem["loc"])
-    message = problem["msg"].removeprefix("Value error, ")
+def _bad(error: ValidationError) -> BadInput:
+    from deskctl.profiles.store import problem_of
+
+    _, field, message = problem_of(error)
     return BadInput(f"{field}: {message}" if field else message)
 
 

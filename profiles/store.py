@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 from pydantic import BaseModel, ValidationError
@@ -62,8 +61,9 @@ def parse(text: str, name: str, source: str) -> Profile:
         raise _explain(error, text, source) from None
 
 
-def _explain(error: ValidationError, text: str, source: str) -> ConfigError:
-    """The first problem pydantic found, as file, line, field and what is wrong."""
+def problem_of(error: ValidationError) -> tuple[tuple[str, ...], str, str]:
+    """The first problem pydantic found: its key path, the field as people write it
+    (``exercises.focus[0]``) and what is wrong, in deskctl's words."""
     problem = error.errors()[0]
     where = tuple(str(part) for part in problem["loc"] if not isinstance(part, int))
     field = ".".join(
@@ -71,18 +71,23 @@ def _explain(error: ValidationError, text: str, source: str) -> ConfigError:
     ).replace(".[", "[")
     if problem["type"] == "extra_forbidden":
         known = ", ".join(sorted(_fields_at(where[:-1])))
-        message = f"unknown setting (known here: {known})"
-    else:
-        message = problem["msg"].removeprefix("Value error, ")
-        message = message[:1].lower() + message[1:]
-        if problem["type"] in (
-            "enum",
-            "literal_error",
-            "int_parsing",
-            "less_than_equal",
-            "greater_than_equal",
-        ):
-            message = f"{message} (got {problem['input']!r})"
+        return where, field, f"unknown setting (known here: {known})"
+    message = problem["msg"].removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    if problem["type"] in (
+        "enum",
+        "literal_error",
+        "int_parsing",
+        "less_than_equal",
+        "greater_than_equal",
+    ):
+        message = f"{message} (got {problem['input']!r})"
+    return where, field, message
+
+
+def _explain(error: ValidationError, text: str, source: str) -> ConfigError:
+    """The first problem, as file, line, field and what is wrong."""
+    where, field, message = problem_of(error)
     return ConfigError(source, line_of(text.splitlines(), where), field or None, message)
 
 
@@ -207,8 +212,3 @@ def examples() -> dict[str, Profile]:
             name = entry.name.removeprefix(EXAMPLE_PREFIX).removesuffix(SUFFIX)
             found[name] = parse(entry.read_text(encoding="utf-8"), name, entry.name)
     return dict(sorted(found.items()))
-
-
-def as_data(profile: Profile) -> dict[str, Any]:
-    """A profile as JSON-ready data, heights in millimetres."""
-    return profile.model_dump(mode="python")

@@ -8,6 +8,7 @@ engine runs here too, through the same runner as ``deskctl run``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -418,7 +419,7 @@ class DeskApp(App[None]):
 
         switches = self.query("#auto").results(Switch)
         if next((switch.value for switch in switches), self.options.auto_move):
-            settings = _with_auto(settings)
+            settings = dataclasses.replace(settings, auto_move=True)
         self.runner = Runner(
             desk,
             Engine(settings),
@@ -698,12 +699,6 @@ class DeskApp(App[None]):
             self._start_schedule(self.desk)
         way = "moves by itself when you are here" if event.value else "asks before moving"
         self.notify(f"the schedule {way}", title="settings")
-
-
-def _with_auto(settings: Settings) -> Settings:
-    import dataclasses
-
-    return dataclasses.replace(settings, auto_move=True)
 
 
 def _desk_key(url: str) -> str:
