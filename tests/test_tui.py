@@ -344,8 +344,12 @@ async def test_settings_find_a_desk_by_scanning_and_connect_to_it() -> None:
             await emulator.start("C2:00:00:00:00:42")
             app.query_one("#tabs", TabbedContent).active = "settings-tab"
             await pilot.pause()
-            await pilot.click("#scan")
-            await app.workers.wait_for_complete([w for w in app.workers if w.group == "scan"])
+            assert await pilot.click("#scan")
+            # The scan may start after the click returns and end before a pause does:
+            # wait for what it tells the person.
+            async with asyncio.timeout(10):
+                while "found 1 desk" not in [n.message for n in app._notifications]:
+                    await pilot.pause()
             found = app.query_one("#found", Select)
             found.value = "linak://C2:00:00:00:00:42"
             await pilot.pause()
