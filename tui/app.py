@@ -157,7 +157,6 @@ class DeskApp(App[None]):
             yield TabPane("People", id="people-tab")
             yield TabPane("Stats", id="stats-tab")
             yield TabPane("Settings", id="settings-tab")
-        yield Footer()
 
     def _desk_pane(self) -> ComposeResult:
         with Horizontal(id="dash"):
@@ -181,6 +180,8 @@ class DeskApp(App[None]):
         return self.query_one(f"#{widget_id}", Input)
 
     async def _build_tabs(self) -> None:
+        # The key bar is a dozen widgets of its own: it follows the first paint too.
+        await self.mount(Footer())
         await self.query_one("#schedule-tab", TabPane).mount(
             Vertical(
                 Label("", id="phase"),
