@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -290,6 +291,33 @@ async def cmd_tui(ctx: Context) -> int:
     return 0
 
 
+async def cmd_serve(ctx: Context) -> int:
+    """``deskctl serve``: the desks on the MQTT broker, until Ctrl-C or SIGTERM."""
+    import dataclasses
+    import logging
+
+    from deskctl.bridge.serve import Bridge
+
+    logging.basicConfig(
+        level=logging.DEBUG if ctx.args.verbose else logging.INFO,
+        format="deskctl serve: %(message)s",
+        stream=sys.stderr,
+    )
+    config = ctx.config
+    mqtt = dataclasses.replace(
+        config.mqtt,
+        username=os.environ.get("DESKCTL_MQTT_USERNAME") or config.mqtt.username,
+        password=os.environ.get("DESKCTL_MQTT_PASSWORD") or config.mqtt.password,
+    )
+    chosen = ctx.args.desk or os.environ.get("DESKCTL_DESK")
+    desks = [ctx.entry] if chosen else list(config.desks.values()) or [ctx.entry]
+    unit = Unit(ctx.args.unit) if ctx.args.unit else config.unit
+    bridge = Bridge(mqtt, desks, ctx.paths, unit=unit)
+    with contextlib.suppress(asyncio.CancelledError):  # SIGTERM: a clean goodbye was said
+        await bridge.run()
+    return 0
+
+
 async def cmd_desks(ctx: Context) -> int:
     config = ctx.config
     entries = list(config.desks.values()) or [config.resolve()]
@@ -472,6 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_profile_commands(add, common)
     add_policy_commands(add)
+    serve = add(
+        "serve", cmd_serve, "connect the configured desks to an MQTT broker (Home Assistant)"
+    )
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every message")
     scan = add("scan", cmd_scan, "list Bluetooth desks nearby, with their desk URLs")
     scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
     return parser
@@ -516,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
-        if args.command in (None, "watch", "emulate", "run"):
+        if args.command in (None, "watch", "emulate", "run", "serve"):
             return 0
         print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
         return Interrupted.exit_code

@@ -12,11 +12,16 @@ it), for example::
     url = "sim://office"
     stand = "112cm"          # overrides the heights above for this desk
 
+    [mqtt]                   # for 'deskctl serve' (see MqttConfig)
+    host = "broker.local"
+
 Every problem is reported with the file, the line and the field.
 """
 
 from __future__ import annotations
 
+import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,44 @@ class DeskEntry:
     stand_mm: float
 
 
+TOPIC_WORD = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def default_node() -> str:
+    """This machine's name, as a topic word: what tells one bridge from another."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", socket.gethostname()).strip("_") or "deskctl"
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """The ``[mqtt]`` table: how ``deskctl serve`` reaches the broker, and what it allows."""
+
+    host: str = "localhost"
+    port: int | None = None
+    """None: 1883, or 8883 with TLS."""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: Path | None = None
+    """A CA certificate to trust (implies TLS); the system's CAs otherwise."""
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    base: str = "deskctl"
+    """The first topic level of everything the bridge publishes and takes commands on."""
+    discovery_prefix: str = "homeassistant"
+    node: str = field(default_factory=default_node)
+    """This bridge among others on the broker (the machine's name by default)."""
+    keepalive_s: int = 30
+    remote_moves: bool = False
+    """Whether commands from the broker may move the desks (stop always works)."""
+    moves_per_minute: int = 20
+    """Remote move commands a desk takes in a minute (a burst of 3, then steady)."""
+
+    @property
+    def broker_port(self) -> int:
+        return self.port or (8883 if self.tls else 1883)
+
+
 @dataclass(frozen=True)
 class Config:
     desk: str = DEFAULT_DESK
@@ -49,6 +92,7 @@ class Config:
     stand_mm: float = DEFAULT_STAND_MM
     desks: dict[str, DeskEntry] = field(default_factory=dict)
     path: Path | None = None
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
 
     def resolve(self, desk: str | None = None) -> DeskEntry:
         """The desk named by ``desk`` (a URL or a configured name), else the default one."""
@@ -66,8 +110,24 @@ class Config:
         )
 
 
-_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks"}
+_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt"}
 _DESK_KEYS = {"url", "sit", "stand"}
+_MQTT_KEYS = {
+    "host",
+    "port",
+    "username",
+    "password",
+    "tls",
+    "ca_file",
+    "cert_file",
+    "key_file",
+    "base",
+    "discovery_prefix",
+    "node",
+    "keepalive",
+    "remote_moves",
+    "moves_per_minute",
+}
 
 
 def load_config(path: Path) -> Config:
@@ -129,7 +189,71 @@ class _Reader:
             self._check_url(desk, ("desk",))
         elif desk not in desks:
             raise self._error(("desk",), f"names no desk: there is no [desks.{desk}] table")
-        return Config(desk, unit, sit, stand, desks, self.path)
+        return Config(desk, unit, sit, stand, desks, self.path, self._mqtt(data.get("mqtt", {})))
+
+    def _mqtt(self, table: object) -> MqttConfig:
+        where = ("mqtt",)
+        if not isinstance(table, dict):
+            raise self._error(where, 'must be a table, like [mqtt] host = "broker.local"')
+        self._no_unknown(table, _MQTT_KEYS, where)
+        defaults = MqttConfig()
+
+        def text(key: str) -> str | None:
+            return self._string(table, key, where, "") or None
+
+        def path(key: str) -> Path | None:
+            value = text(key)
+            return None if value is None else Path(value).expanduser()
+
+        for key in ("base", "discovery_prefix", "node"):
+            value = table.get(key)
+            if value is not None and not (isinstance(value, str) and TOPIC_WORD.match(value)):
+                raise self._error(
+                    (*where, key), "must be one topic word: letters, digits, '_' and '-'"
+                )
+        ca_file = path("ca_file")
+        port = self._int(table, "port", where, 1883, low=1, high=65535) if "port" in table else None
+        return MqttConfig(
+            host=text("host") or defaults.host,
+            port=port,
+            username=text("username"),
+            password=text("password"),
+            tls=self._bool(table, "tls", where, ca_file is not None),
+            ca_file=ca_file,
+            cert_file=path("cert_file"),
+            key_file=path("key_file"),
+            base=table.get("base", defaults.base),
+            discovery_prefix=table.get("discovery_prefix", defaults.discovery_prefix),
+            node=table.get("node") or defaults.node,
+            keepalive_s=self._int(
+                table, "keepalive", where, defaults.keepalive_s, low=5, high=3600
+            ),
+            remote_moves=self._bool(table, "remote_moves", where, False),
+            moves_per_minute=self._int(
+                table, "moves_per_minute", where, defaults.moves_per_minute, low=1, high=600
+            ),
+        )
+
+    def _int(
+        self,
+        table: dict[str, Any],
+        key: str,
+        where: tuple[str, ...],
+        default: int,
+        *,
+        low: int,
+        high: int,
+    ) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self._error((*where, key), f"must be a whole number from {low} to {high}")
+        return value
+
+    def _bool(self, table: dict[str, Any], key: str, where: tuple[str, ...], default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self._error((*where, key), f"must be true or false, not {value!r}")
+        return value
 
     def _no_unknown(self, table: dict[str, Any], known: set[str], where: tuple[str, ...]) -> None:
         for key in table:

@@ -43,3 +43,9 @@ def test_core_and_drivers_never_import_textual() -> None:
 def test_the_simulated_desk_needs_no_bluetooth_serial_or_mqtt() -> None:
     loaded = {m.split(".")[0] for m in loaded_after_importing(CORE_AND_DRIVERS)}
     assert not loaded & {"bleak", "bumble", "serial", "serial_asyncio_fast", "aiomqtt", "rich"}
+
+
+def test_only_the_bridge_imports_the_mqtt_client() -> None:
+    loaded = loaded_after_importing([*CORE_AND_DRIVERS, "deskctl.tui.app", "deskctl.cli_policy"])
+    assert "aiomqtt" not in {m.split(".")[0] for m in loaded}
+    assert "aiomqtt" in loaded_after_importing(["deskctl.bridge.serve"])

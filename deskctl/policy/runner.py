@@ -72,6 +72,7 @@ class Runner:
         show: Show,
         clock: EpochClock | None = None,
         idle_seconds: Callable[[], float | None] = lambda: None,
+        stepped: Callable[[State], None] = lambda _: None,
     ) -> None:
         self.desk = desk
         self.engine = engine
@@ -80,6 +81,8 @@ class Runner:
         self.show = show
         self.clock = clock or EpochClock()
         self.idle_seconds = idle_seconds
+        self.stepped = stepped
+        """Called with the engine's state after every step (the bridge publishes it)."""
         self.state = State(posture=heights.posture_of(desk.state.height_mm))
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.started = asyncio.Event()
@@ -127,6 +130,7 @@ class Runner:
         self.state, actions = self.engine.step(self.state, event, now)
         for action in actions:
             self._act(action, now)
+        self.stepped(self.state)
 
     def _act(self, action: Action, now: float) -> None:
         if isinstance(action, Record):

@@ -1,0 +1,126 @@
+"""Commands from the broker: parsed and checked before anything reaches a desk.
+
+A payload is text of a few words at most; anything else is refused with a
+reason, never guessed at.  Moves are rationed per desk by a token bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from deskctl.errors import DeskctlError
+from deskctl.units import MM_PER_UNIT, Unit, parse_height
+
+MAX_PAYLOAD = 64
+PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+PRESET = re.compile(r"^preset_([1-9])$")
+ANSWERS = ("confirm", "snooze", "skip")
+
+
+class CommandRefused(Exception):
+    """A command that is not carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+@dataclass(frozen=True)
+class MoveTo:
+    height_mm: float
+
+
+@dataclass(frozen=True)
+class GoTo:
+    """To the sitting or standing height of whoever is at the desk."""
+
+    posture: str
+
+
+@dataclass(frozen=True)
+class RecallPreset:
+    slot: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to the schedule's prompt: confirm (which moves the desk), snooze or skip."""
+
+    answer: str
+
+
+@dataclass(frozen=True)
+class UseProfile:
+    name: str
+
+
+Command = Stop | MoveTo | GoTo | RecallPreset | Answer | UseProfile
+
+
+def moves_the_desk(command: Command) -> bool:
+    return isinstance(command, MoveTo | GoTo | RecallPreset) or command == Answer("confirm")
+
+
+def parse_command(kind: str, payload: bytes, unit: Unit) -> Command:
+    """The command that ``payload`` on a desk's ``kind`` topic asks for."""
+    if len(payload) > MAX_PAYLOAD:
+        raise CommandRefused(f"the payload is {len(payload)} bytes; commands are short words")
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CommandRefused("the payload is not UTF-8 text") from None
+    if kind == "height/set":
+        return MoveTo(_height(text, unit))
+    if kind == "profile/set":
+        if not PROFILE_NAME.match(text):
+            raise CommandRefused(f"{text!r} is not a profile name")
+        return UseProfile(text)
+    word = text.lower()
+    if word == "stop":
+        return Stop()
+    if word in ("sit", "stand"):
+        return GoTo(word)
+    if word in ANSWERS:
+        return Answer(word)
+    preset = PRESET.match(word)
+    if preset:
+        return RecallPreset(int(preset.group(1)))
+    raise CommandRefused(
+        f"unknown command {text!r}: sit, stand, stop, preset_N, confirm, snooze or skip"
+    )
+
+
+def _height(text: str, unit: Unit) -> float:
+    """A bare number is in the bridge's unit (what Home Assistant's number sends)."""
+    try:
+        try:
+            number = float(text)
+        except ValueError:
+            return parse_height(text)
+        return parse_height(number * MM_PER_UNIT[unit.value])
+    except DeskctlError as error:
+        raise CommandRefused(str(error)) from None
+
+
+class MoveRation:
+    """A token bucket: ``burst`` moves at once, then one every ``60 / per_minute`` seconds."""
+
+    def __init__(self, per_minute: int, burst: int = 3) -> None:
+        self.interval_s = 60.0 / per_minute
+        self.burst = burst
+        self._tokens = float(burst)
+        self._at: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self._at is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._at) / self.interval_s)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def wait_s(self) -> float:
+        return (1 - self._tokens) * self.interval_s

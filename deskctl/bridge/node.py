@@ -1,0 +1,375 @@
+"""One desk on the broker: its state out, its commands in, its schedule running.
+
+The node keeps the desk open for as long as the bridge runs, and opens it
+again (with a growing pause) when it cannot be reached or another process
+holds it.  A command is carried out at once or refused with a reason on the
+desk's event topic: nothing waits for a desk or a broker to come back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from deskctl.bridge.backoff import Backoff
+from deskctl.bridge.commands import (
+    Answer,
+    Command,
+    CommandRefused,
+    GoTo,
+    MoveRation,
+    MoveTo,
+    RecallPreset,
+    Stop,
+    UseProfile,
+    moves_the_desk,
+    parse_command,
+)
+from deskctl.bridge.discovery import DeskDescription, device_config
+from deskctl.bridge.topics import DeskTopics
+from deskctl.clock import EpochClock
+from deskctl.config import DeskEntry, MqttConfig
+from deskctl.desk import Desk
+from deskctl.errors import DeskctlError
+from deskctl.history import History
+from deskctl.model import DeskState, Link
+from deskctl.paths import Paths
+from deskctl.policy.engine import Confirm, Engine, Event, Skip, Snooze, State
+from deskctl.policy.runner import Heights, Runner
+from deskctl.units import Unit, to_unit
+
+log = logging.getLogger("deskctl.serve")
+
+Publish = Callable[[str, str, bool], None]
+"""``publish(topic, payload, retain)``: hand a message to the broker link."""
+DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
+
+
+def _registry_opener(url: str, paths: Paths, unit: Unit) -> AbstractAsyncContextManager[Desk]:
+    from deskctl.drivers.registry import open_desk
+
+    return open_desk(url, paths, unit)
+
+
+class DeskNode:
+    def __init__(
+        self,
+        entry: DeskEntry,
+        topics: DeskTopics,
+        *,
+        paths: Paths,
+        mqtt: MqttConfig,
+        unit: Unit,
+        publish: Publish,
+        open_desk: DeskOpener | None = None,
+        clock: EpochClock | None = None,
+        retry: Backoff | None = None,
+    ) -> None:
+        self.entry = entry
+        self.topics = topics
+        self.paths = paths
+        self.mqtt = mqtt
+        self.unit = unit
+        self.publish = publish
+        self.open_desk = open_desk or _registry_opener
+        self.clock = clock or EpochClock()
+        self.retry = retry or Backoff(2.0, 60.0)
+        self.ration = MoveRation(mqtt.moves_per_minute)
+        self.desk: Desk | None = None
+        self.runner: Runner | None = None
+        self.profile: str | None = None
+        self.heights = Heights(entry.sit_mm, entry.stand_mm)
+        self._standing_s = 0.0
+        self._schedule: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._history: History | None = None
+
+    # -- the desk's session -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep the desk open and on the broker until cancelled."""
+        problem = ""
+        self._availability(online=False)
+        while True:
+            try:
+                async with self.open_desk(self.entry.url, self.paths, self.unit) as desk:
+                    self.retry.reset()
+                    problem = ""
+                    log.info("%s: connected to %s", self.topics.desk, self.entry.url)
+                    await self._attend(desk)
+            except DeskctlError as error:
+                wait = self.retry.next()
+                if str(error) != problem:  # say it once, not at every retry
+                    log.warning("%s: %s; trying again every %.0f s", self.topics.desk, error, wait)
+                    problem = str(error)
+            else:
+                wait = self.retry.next()
+            finally:
+                self._leave()
+            await asyncio.sleep(wait)
+
+    async def _attend(self, desk: Desk) -> None:
+        self.desk = desk
+        self._take_person(desk)
+        self.announce()
+        self._start_schedule(desk)
+        with desk.subscribe() as states:
+            self._publish_state(desk.state)
+            async for state in states:
+                if not state.moving:
+                    self._standing_s = self._standing_today()
+                self._publish_state(state)
+
+    def _leave(self) -> None:
+        for task in [*self._tasks, self._schedule]:
+            if task is not None:
+                task.cancel()
+        self.desk = None
+        self.runner = None
+        self._availability(online=False)
+
+    async def close(self) -> None:
+        """Stop the schedule and wait for it to record the end of the day's posture."""
+        if self._schedule is not None:
+            self._schedule.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._schedule
+        if self._history is not None:
+            self._history.close()
+
+    # -- who is at the desk, and the schedule -------------------------------------------------
+
+    def _take_person(self, desk: Desk) -> None:
+        from deskctl.profiles.at_desk import ActiveProfiles
+
+        key = _desk_key(self.entry.url)
+        self.profile = ActiveProfiles(self.paths.profiles_dir).at(key)
+        self.heights = Heights(self.entry.sit_mm, self.entry.stand_mm)
+        if self.profile is None:
+            return
+        from deskctl.profiles.recommend import heights_for
+
+        try:
+            profile = self._profiles().load(self.profile)
+        except DeskctlError as error:
+            log.warning("%s: %s; using the config's heights", self.topics.desk, error)
+            return
+        found = heights_for(profile, desk.limits, self.unit)
+        for note in found.notes:
+            log.info("%s: %s", self.topics.desk, note)
+        self.heights = Heights(found.sit_mm, found.stand_mm)
+
+    def _profiles(self) -> Any:
+        from deskctl.profiles.store import ProfileStore
+
+        return ProfileStore(self.paths.profiles_dir)
+
+    def _start_schedule(self, desk: Desk) -> None:
+        from deskctl.cli_policy import local_timezone, settings_for
+
+        if self._schedule is not None:
+            self._schedule.cancel()
+        history = self._open_history()
+        zone = local_timezone()
+        profile = None
+        if self.profile is not None:
+            with contextlib.suppress(DeskctlError):
+                profile = self._profiles().load(self.profile)
+        started = history.first_day(zone) or dt.date.today()
+        # Nobody answers at the bridge's terminal: the schedule moves only on a confirm.
+        engine = Engine(settings_for(profile, started, timezone=zone))
+        self.runner = Runner(
+            desk,
+            engine,
+            history,
+            heights=self.heights,
+            show=self._show,
+            clock=self.clock,
+            stepped=self._stepped,
+        )
+        self._standing_s = self._standing_today()
+        self._schedule = asyncio.create_task(self.runner.run())
+
+    def _open_history(self) -> History:
+        if self._history is None:
+            folder = self.paths.data_dir / "bridge"
+            self._history = History(
+                folder / f"{self.topics.bridge.node}-{self.topics.desk}.sqlite3"
+            )
+        return self._history
+
+    def _standing_today(self) -> float:
+        if self._history is None or self.runner is None:
+            return self._standing_s
+        zone = self.runner.engine.settings.timezone
+        now = self.clock.now()
+        today = dt.datetime.fromtimestamp(now, zone).date()
+        return self._history.day(today, zone, 0.0, now).standing_s
+
+    def _stepped(self, state: State) -> None:
+        self._standing_s = self._standing_today()
+        if self.desk is not None:
+            self._publish_state(self.desk.state)
+
+    def _show(self, action: object) -> None:
+        from deskctl.policy.engine import Notify, Prompt
+
+        if isinstance(action, Prompt):
+            self._event(
+                "prompt",
+                target=action.target.value,
+                exercise=action.exercise_id,
+                snoozes_left=action.snoozes_left,
+            )
+        elif isinstance(action, Notify):
+            self._event("notice", text=action.text)
+
+    # -- what goes out ------------------------------------------------------------------------
+
+    def announce(self) -> None:
+        """Discovery, availability and state: after a connect, and when Home Assistant starts."""
+        desk = self.desk
+        if desk is None:
+            self._availability(online=False)
+            return
+        description = DeskDescription(
+            title=desk.info.name or f"Desk {self.entry.name}",
+            info=desk.info,
+            limits=desk.limits,
+            capabilities=desk.capabilities,
+            profiles=tuple(self._profiles().names()),
+            unit=self.unit,
+        )
+        self.publish(
+            self.topics.discovery, json.dumps(device_config(self.topics, description)), True
+        )
+        self._publish_state(desk.state)
+
+    def _availability(self, *, online: bool) -> None:
+        self.publish(self.topics.availability, "online" if online else "offline", True)
+
+    def _publish_state(self, state: DeskState) -> None:
+        self._availability(online=state.link is Link.CONNECTED)
+        self.publish(self.topics.state, json.dumps(self.state_data(state)), True)
+
+    def state_data(self, state: DeskState) -> dict[str, Any]:
+        engine = self.runner.state if self.runner is not None else None
+        due = None
+        if engine is not None:
+            due = engine.due if engine.phase.value == "at-desk" else engine.next_wake
+        posture = self.heights.posture_of(state.height_mm).value
+        return {
+            "height_mm": round(state.height_mm, 1),
+            f"height_{self.unit.value}": round(to_unit(state.height_mm, self.unit), 2),
+            "moving": state.moving,
+            "speed_mm_s": round(state.speed_mm_s, 1),
+            "posture": "standing" if posture == "stand" else "sitting",
+            "link": state.link.value,
+            "fault": None if state.fault is None else state.fault.value,
+            "profile": self.profile,
+            "phase": None if engine is None else engine.phase.value,
+            "next_change": None
+            if due is None
+            else dt.datetime.fromtimestamp(due, dt.UTC).isoformat(timespec="seconds"),
+            "standing_today_min": round(self._standing_s / 60, 1),
+        }
+
+    def _event(self, event: str, **data: Any) -> None:
+        self.publish(self.topics.event, json.dumps({"event": event, **data}), False)
+
+    def _refuse(self, what: str, reason: str) -> None:
+        log.warning("%s: refused %r: %s", self.topics.desk, what, reason)
+        self._event("refused", command=what, reason=reason)
+
+    # -- what comes in ------------------------------------------------------------------------
+
+    def handle(self, kind: str, payload: bytes, *, retained: bool) -> None:
+        """A message on one of this desk's command topics."""
+        what = f"{kind} {payload[:40].decode('utf-8', 'replace')!r}"
+        if retained:
+            # A retained command would be carried out at every reconnect: old news, never.
+            self._refuse(what, "commands are never retained or replayed; publish it unretained")
+            return
+        try:
+            command = parse_command(kind, payload, self.unit)
+            self._check(command)
+        except CommandRefused as refusal:
+            self._refuse(what, str(refusal))
+            return
+        self._carry_out(command, what)
+
+    def _check(self, command: Command) -> None:
+        if moves_the_desk(command):
+            if not self.mqtt.remote_moves:
+                raise CommandRefused(
+                    "remote moves are off; set remote_moves = true in the config's [mqtt]"
+                )
+            if not self.ration.take(self.clock.now()):
+                raise CommandRefused(
+                    f"too many moves: this desk takes {self.mqtt.moves_per_minute} a minute; "
+                    f"wait {self.ration.wait_s():.0f} s"
+                )
+        desk = self.desk
+        if desk is None or desk.state.link is not Link.CONNECTED:
+            raise CommandRefused("the desk is not connected; nothing was sent")
+        if isinstance(command, MoveTo):
+            try:
+                desk.limits.check(command.height_mm, self.unit)
+            except DeskctlError as error:
+                raise CommandRefused(str(error)) from None
+        if isinstance(command, RecallPreset) and command.slot > desk.capabilities.memory_presets:
+            raise CommandRefused(f"this desk has no memory preset {command.slot}")
+        if isinstance(command, UseProfile) and not self._profiles().exists(command.name):
+            raise CommandRefused(f"there is no profile {command.name!r}")
+        if isinstance(command, Answer) and self.runner is None:
+            raise CommandRefused("the schedule is not running")
+
+    def _carry_out(self, command: Command, what: str) -> None:
+        desk = self.desk
+        assert desk is not None  # checked
+        if isinstance(command, Stop):
+            self._spawn(desk.stop(), what)
+        elif isinstance(command, MoveTo):
+            self._spawn(desk.move_to(command.height_mm), what)
+        elif isinstance(command, GoTo):
+            self._spawn(desk.move_to(self.heights.of(_posture(command.posture))), what)
+        elif isinstance(command, RecallPreset):
+            self._spawn(desk.recall_preset(command.slot), what)
+        elif isinstance(command, Answer) and self.runner is not None:
+            answers: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
+            self.runner.tell(answers[command.answer])
+        elif isinstance(command, UseProfile):
+            self._profiles().use(_desk_key(self.entry.url), command.name)
+            self._take_person(desk)
+            self._start_schedule(desk)
+            self.announce()
+
+    def _spawn(self, work: Awaitable[object], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except DeskctlError as error:
+                log.warning("%s: %s failed: %s", self.topics.desk, what, error)
+                self._event("error", command=what, reason=str(error))
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _posture(word: str) -> Any:
+    from deskctl.policy.exercises import Posture
+
+    return Posture.STAND if word == "stand" else Posture.SIT
+
+
+def _desk_key(url: str) -> str:
+    from deskctl.drivers.registry import parse_desk_url
+
+    return parse_desk_url(url).key
