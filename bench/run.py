@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+import bridge
 import cold_start
 import interface
 import linak
@@ -28,6 +29,7 @@ def main() -> int:
     rows += policy.run()
     rows += interface.run()
     rows += cold_start.run()
+    rows += bridge.run()
     print("| benchmark | measured | target | met |")
     print("|---|---|---|---|")
     for name, measured, target, met in rows:

@@ -178,17 +178,30 @@ class Inbox:
                 self._arrived.notify_all()
 
     async def wait_for(
-        self, topic: str, match: Callable[[Seen], bool] = lambda _: True, within_s: float = 10.0
+        self,
+        topic: str,
+        match: Callable[[Seen], bool] = lambda _: True,
+        within_s: float = 10.0,
+        *,
+        after: int = 0,
     ) -> Seen:
-        """The first message on ``topic`` (seen already or yet to come) that ``match`` accepts."""
-        checked = 0
+        """The first message on ``topic`` from the ``after``-th on (seen already or yet to
+        come) that ``match`` accepts."""
+        found: list[Seen] = []
+
+        def arrived() -> bool:
+            found.extend(
+                seen for seen in self.messages[after:] if seen.topic == topic and match(seen)
+            )
+            return bool(found)
+
+        await self.until(arrived, within_s)
+        return found[0]
+
+    async def until(self, done: Callable[[], bool], within_s: float = 10.0) -> None:
+        """Wait until ``done()`` holds, checking as each message arrives."""
         async with asyncio.timeout(within_s), self._arrived:
-            while True:
-                for seen in self.messages[checked:]:
-                    if seen.topic == topic and match(seen):
-                        return seen
-                checked = len(self.messages)
-                await self._arrived.wait()
+            await self._arrived.wait_for(done)
 
     def on(self, topic: str) -> list[Seen]:
         return [seen for seen in self.messages if seen.topic == topic]
