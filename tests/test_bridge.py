@@ -31,6 +31,7 @@ from deskctl.bridge.commands import (
 from deskctl.bridge.serve import Bridge, CredentialsRefused
 from deskctl.bridge.topics import BridgeTopics
 from deskctl.config import DeskEntry, MqttConfig
+from deskctl.lock import DeskLock
 from deskctl.paths import Paths
 from deskctl.units import Unit
 
@@ -264,6 +265,22 @@ async def test_the_bridge_comes_back_after_the_broker_restarts(broker: Broker) -
             await inbox.wait_for("deskctl/room1/status", lambda s: s.payload == "online")
             await client.publish(CMD, "stand")  # and subscribed again
             await inbox.wait_for(STATE, at_rest_near(1100.0), within_s=30)
+
+
+async def test_a_busy_desk_is_unavailable_until_it_is_free(broker: Broker) -> None:
+    paths = Paths.from_env()
+    lock = DeskLock(paths.lock_file("sim://office"), "sim://office")
+    lock.acquire()  # another process controls the desk
+    availability = "deskctl/room1/office/availability"
+    async with listening(broker) as (client, inbox), bridged(settings(broker)):
+        await inbox.wait_for(availability, lambda s: s.payload == "offline")
+        await client.publish(CMD, "stand")
+        refused = await inbox.wait_for(EVENT)
+        assert "not connected" in refused.json()["reason"]
+        lock.release()
+        await inbox.wait_for(availability, lambda s: s.payload == "online")
+        await client.publish(CMD, "stand")  # nothing was kept from before: this one moves it
+        await inbox.wait_for(STATE, at_rest_near(1100.0), within_s=30)
 
 
 async def test_home_assistant_coming_online_gets_everything_again(broker: Broker) -> None:
