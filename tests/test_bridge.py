@@ -33,9 +33,9 @@ from deskctl.bridge.topics import BridgeTopics
 from deskctl.config import DeskEntry, MqttConfig
 from deskctl.lock import DeskLock
 from deskctl.paths import Paths
+from deskctl.profiles.model import Profile
+from deskctl.profiles.store import ProfileStore
 from deskctl.units import Unit
-
-pytestmark = pytest.mark.skipif(not Path("/usr/sbin/mosquitto").exists(), reason="no mosquitto")
 
 DESK = "sim://office?speed=50"
 STATE = "deskctl/room1/office/state"
@@ -281,6 +281,20 @@ async def test_a_busy_desk_is_unavailable_until_it_is_free(broker: Broker) -> No
         await inbox.wait_for(availability, lambda s: s.payload == "online")
         await client.publish(CMD, "stand")  # nothing was kept from before: this one moves it
         await inbox.wait_for(STATE, at_rest_near(1100.0), within_s=30)
+
+
+async def test_the_person_select_switches_whose_heights_the_desk_takes(broker: Broker) -> None:
+    store = ProfileStore(Paths.from_env().profiles_dir)
+    store.save(Profile(name="ana", sit=680.0, stand=1050.0))
+    store.save(Profile(name="bob", sit=750.0, stand=1180.0))
+    async with listening(broker) as (client, inbox), bridged(settings(broker)):
+        select = (await inbox.wait_for(DISCOVERY)).json()["cmps"]["profile"]
+        assert select["options"] == ["ana", "bob"]
+        await client.publish(select["command_topic"], "bob")
+        await inbox.wait_for(STATE, lambda s: s.json()["profile"] == "bob")
+        assert store.active_for("sim://office") == "bob"
+        await client.publish(CMD, "stand")
+        await inbox.wait_for(STATE, at_rest_near(1180.0), within_s=30)
 
 
 async def test_home_assistant_coming_online_gets_everything_again(broker: Broker) -> None:

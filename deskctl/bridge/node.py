@@ -135,13 +135,17 @@ class DeskNode:
         self._availability(online=False)
 
     async def close(self) -> None:
-        """Stop the schedule and wait for it to record the end of the day's posture."""
-        if self._schedule is not None:
-            self._schedule.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._schedule
+        await self._stop_schedule()
         if self._history is not None:
             self._history.close()
+
+    async def _stop_schedule(self) -> None:
+        """Stop the schedule and let it record the end of its posture."""
+        task, self._schedule = self._schedule, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     # -- who is at the desk, and the schedule -------------------------------------------------
 
@@ -173,8 +177,6 @@ class DeskNode:
     def _start_schedule(self, desk: Desk) -> None:
         from deskctl.cli_policy import local_timezone, settings_for
 
-        if self._schedule is not None:
-            self._schedule.cancel()
         history = self._open_history()
         zone = local_timezone()
         profile = None
@@ -345,10 +347,14 @@ class DeskNode:
             answers: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
             self.runner.tell(answers[command.answer])
         elif isinstance(command, UseProfile):
-            self._profiles().use(_desk_key(self.entry.url), command.name)
-            self._take_person(desk)
-            self._start_schedule(desk)
-            self.announce()
+            self._spawn(self._switch_person(desk, command.name), what)
+
+    async def _switch_person(self, desk: Desk, name: str) -> None:
+        self._profiles().use(_desk_key(self.entry.url), name)
+        await self._stop_schedule()
+        self._take_person(desk)
+        self._start_schedule(desk)
+        self.announce()
 
     def _spawn(self, work: Awaitable[object], what: str) -> None:
         async def run() -> None:
