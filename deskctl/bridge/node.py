@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deskctl.bridge.backoff import Backoff
 from deskctl.bridge.commands import (
@@ -41,8 +41,12 @@ from deskctl.history import History
 from deskctl.model import DeskState, Link
 from deskctl.paths import Paths
 from deskctl.policy.engine import Confirm, Engine, Event, Skip, Snooze, State
+from deskctl.policy.exercises import Posture
 from deskctl.policy.runner import Heights, Runner
 from deskctl.units import Unit, to_unit
+
+if TYPE_CHECKING:
+    from deskctl.profiles.store import ProfileStore
 
 log = logging.getLogger("deskctl.serve")
 
@@ -169,7 +173,7 @@ class DeskNode:
             log.info("%s: %s", self.topics.desk, note)
         self.heights = Heights(found.sit_mm, found.stand_mm)
 
-    def _profiles(self) -> Any:
+    def _profiles(self) -> ProfileStore:
         from deskctl.profiles.store import ProfileStore
 
         return ProfileStore(self.paths.profiles_dir)
@@ -340,7 +344,7 @@ class DeskNode:
         elif isinstance(command, MoveTo):
             self._spawn(desk.move_to(command.height_mm), what)
         elif isinstance(command, GoTo):
-            self._spawn(desk.move_to(self.heights.of(_posture(command.posture))), what)
+            self._spawn(desk.move_to(self.heights.of(Posture(command.posture))), what)
         elif isinstance(command, RecallPreset):
             self._spawn(desk.recall_preset(command.slot), what)
         elif isinstance(command, Answer) and self.runner is not None:
@@ -367,12 +371,6 @@ class DeskNode:
         task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _posture(word: str) -> Any:
-    from deskctl.policy.exercises import Posture
-
-    return Posture.STAND if word == "stand" else Posture.SIT
 
 
 def _desk_key(url: str) -> str:
