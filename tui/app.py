@@ -474,7 +474,7 @@ class DeskApp(App[None]):
         if runner is None or not self.query("#phase"):
             return  # no schedule yet, or its tab is not built yet
         state = runner.state
-        wake = state.due if state.phase.value == "at-desk" else state.next_wake
+        wake = state.next_change
         when = (
             "nothing planned"
             if wake is None

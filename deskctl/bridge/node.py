@@ -266,16 +266,14 @@ class DeskNode:
 
     def state_data(self, state: DeskState) -> dict[str, Any]:
         engine = self.runner.state if self.runner is not None else None
-        due = None
-        if engine is not None:
-            due = engine.due if engine.phase.value == "at-desk" else engine.next_wake
-        posture = self.heights.posture_of(state.height_mm).value
+        due = None if engine is None else engine.next_change
+        standing = self.heights.posture_of(state.height_mm) is Posture.STAND
         return {
             "height_mm": round(state.height_mm, 1),
             f"height_{self.unit.value}": round(to_unit(state.height_mm, self.unit), 2),
             "moving": state.moving,
             "speed_mm_s": round(state.speed_mm_s, 1),
-            "posture": "standing" if posture == "stand" else "sitting",
+            "posture": "standing" if standing else "sitting",
             "link": state.link.value,
             "fault": None if state.fault is None else state.fault.value,
             "profile": self.profile,

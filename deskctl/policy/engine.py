@@ -236,6 +236,11 @@ class State:
         times = [t for t in (waits.get(self.phase), self.boundary) if t is not None]
         return min(times) if times else None
 
+    @property
+    def next_change(self) -> float | None:
+        """When the posture is next due to change (or the engine next looks again)."""
+        return self.due if self.phase is Phase.AT_DESK else self.next_wake
+
 
 Step = tuple[State, list[Action]]
 
