@@ -71,9 +71,9 @@ class Context:
 
     def desk_key(self) -> str:
         """The desk itself, as active profiles are keyed."""
-        from deskctl.drivers.registry import parse_desk_url
+        from deskctl.drivers.registry import desk_key
 
-        return parse_desk_url(self.entry.url).key
+        return desk_key(self.entry.url)
 
     def profile_name(self) -> str | None:
         """Whose profile applies: ``--profile``, ``$DESKCTL_PROFILE``, else the desk's own."""

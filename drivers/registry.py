@@ -133,6 +133,11 @@ def parse_desk_url(text: str) -> DeskURL:
     return DeskURL(scheme, address, options, text.strip())
 
 
+def desk_key(text: str) -> str:
+    """The desk a URL names, without its options (see :attr:`DeskURL.key`)."""
+    return parse_desk_url(text).key
+
+
 def create_desk(url: DeskURL, paths: Paths) -> Desk:
     factory, _ = DRIVERS[url.scheme]
     return factory(url, paths)

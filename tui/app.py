@@ -566,7 +566,9 @@ class DeskApp(App[None]):
         if name is None or name == self.profile_name:
             return
         self.profile_name = name
-        key = _desk_key(self.url)
+        from deskctl.drivers.registry import desk_key
+
+        key = desk_key(self.url)
         try:
             self.profiles.use(key, name)
         except DeskctlError as error:
@@ -700,12 +702,6 @@ class DeskApp(App[None]):
             self._start_schedule(self.desk)
         way = "moves by itself when you are here" if event.value else "asks before moving"
         self.notify(f"the schedule {way}", title="settings")
-
-
-def _desk_key(url: str) -> str:
-    from deskctl.drivers.registry import parse_desk_url
-
-    return parse_desk_url(url).key
 
 
 def _registry_opener(url: str, paths: Paths, unit: Unit) -> AbstractAsyncContextManager[Desk]:

@@ -36,6 +36,7 @@ from deskctl.bridge.topics import DeskTopics
 from deskctl.clock import EpochClock
 from deskctl.config import DeskEntry, MqttConfig
 from deskctl.desk import Desk
+from deskctl.drivers import registry
 from deskctl.errors import DeskctlError
 from deskctl.history import History
 from deskctl.model import DeskState, Link
@@ -53,12 +54,6 @@ log = logging.getLogger("deskctl.serve")
 Publish = Callable[[str, str, bool], None]
 """``publish(topic, payload, retain)``: hand a message to the broker link."""
 DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
-
-
-def _registry_opener(url: str, paths: Paths, unit: Unit) -> AbstractAsyncContextManager[Desk]:
-    from deskctl.drivers.registry import open_desk
-
-    return open_desk(url, paths, unit)
 
 
 class DeskNode:
@@ -81,7 +76,7 @@ class DeskNode:
         self.mqtt = mqtt
         self.unit = unit
         self.publish = publish
-        self.open_desk = open_desk or _registry_opener
+        self.open_desk = open_desk or registry.open_desk
         self.clock = clock or EpochClock()
         self.retry = retry or Backoff(2.0, 60.0)
         self.ration = MoveRation(mqtt.moves_per_minute)
@@ -156,7 +151,7 @@ class DeskNode:
     def _take_person(self, desk: Desk) -> None:
         from deskctl.profiles.at_desk import ActiveProfiles
 
-        key = _desk_key(self.entry.url)
+        key = registry.desk_key(self.entry.url)
         self.profile = ActiveProfiles(self.paths.profiles_dir).at(key)
         self.heights = Heights(self.entry.sit_mm, self.entry.stand_mm)
         if self.profile is None:
@@ -352,7 +347,7 @@ class DeskNode:
             self._spawn(self._switch_person(desk, command.name), what)
 
     async def _switch_person(self, desk: Desk, name: str) -> None:
-        self._profiles().use(_desk_key(self.entry.url), name)
+        self._profiles().use(registry.desk_key(self.entry.url), name)
         await self._stop_schedule()
         self._take_person(desk)
         self._start_schedule(desk)
@@ -369,9 +364,3 @@ class DeskNode:
         task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _desk_key(url: str) -> str:
-    from deskctl.drivers.registry import parse_desk_url
-
-    return parse_desk_url(url).key
