@@ -41,12 +41,23 @@ from deskctl.errors import DeskctlError
 from deskctl.history import History
 from deskctl.model import DeskState, Link
 from deskctl.paths import Paths
-from deskctl.policy.engine import Confirm, Engine, Event, Skip, Snooze, State
+from deskctl.policy.engine import (
+    Action,
+    Confirm,
+    Engine,
+    Event,
+    Notify,
+    Prompt,
+    Skip,
+    Snooze,
+    State,
+)
 from deskctl.policy.exercises import Posture
 from deskctl.policy.runner import Heights, Runner
 from deskctl.units import Unit, to_unit
 
 if TYPE_CHECKING:
+    from deskctl.profiles.model import Profile
     from deskctl.profiles.store import ProfileStore
 
 log = logging.getLogger("deskctl.serve")
@@ -83,6 +94,8 @@ class DeskNode:
         self.desk: Desk | None = None
         self.runner: Runner | None = None
         self.profile: str | None = None
+        self._person: Profile | None = None
+        """The profile named ``profile``, once it has loaded."""
         self.heights = Heights(entry.sit_mm, entry.stand_mm)
         self._standing_s = 0.0
         self._schedule: asyncio.Task[None] | None = None
@@ -103,15 +116,12 @@ class DeskNode:
                     log.info("%s: connected to %s", self.topics.desk, self.entry.url)
                     await self._attend(desk)
             except DeskctlError as error:
-                wait = self.retry.next()
                 if str(error) != problem:  # say it once, not at every retry
-                    log.warning("%s: %s; trying again every %.0f s", self.topics.desk, error, wait)
+                    log.warning("%s: %s; trying again", self.topics.desk, error)
                     problem = str(error)
-            else:
-                wait = self.retry.next()
             finally:
-                self._leave()
-            await asyncio.sleep(wait)
+                await self._leave()
+            await asyncio.sleep(self.retry.next())
 
     async def _attend(self, desk: Desk) -> None:
         self.desk = desk
@@ -125,10 +135,10 @@ class DeskNode:
                     self._standing_s = self._standing_today()
                 self._publish_state(state)
 
-    def _leave(self) -> None:
-        for task in [*self._tasks, self._schedule]:
-            if task is not None:
-                task.cancel()
+    async def _leave(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self._stop_schedule()
         self.desk = None
         self.runner = None
         self._availability(online=False)
@@ -153,17 +163,18 @@ class DeskNode:
 
         key = registry.desk_key(self.entry.url)
         self.profile = ActiveProfiles(self.paths.profiles_dir).at(key)
+        self._person = None
         self.heights = Heights(self.entry.sit_mm, self.entry.stand_mm)
         if self.profile is None:
             return
         from deskctl.profiles.recommend import heights_for
 
         try:
-            profile = self._profiles().load(self.profile)
+            self._person = self._profiles().load(self.profile)
         except DeskctlError as error:
             log.warning("%s: %s; using the config's heights", self.topics.desk, error)
             return
-        found = heights_for(profile, desk.limits, self.unit)
+        found = heights_for(self._person, desk.limits, self.unit)
         for note in found.notes:
             log.info("%s: %s", self.topics.desk, note)
         self.heights = Heights(found.sit_mm, found.stand_mm)
@@ -178,13 +189,9 @@ class DeskNode:
 
         history = self._open_history()
         zone = local_timezone()
-        profile = None
-        if self.profile is not None:
-            with contextlib.suppress(DeskctlError):
-                profile = self._profiles().load(self.profile)
         started = history.first_day(zone) or dt.date.today()
         # Nobody answers at the bridge's terminal: the schedule moves only on a confirm.
-        engine = Engine(settings_for(profile, started, timezone=zone))
+        engine = Engine(settings_for(self._person, started, timezone=zone))
         self.runner = Runner(
             desk,
             engine,
@@ -192,9 +199,8 @@ class DeskNode:
             heights=self.heights,
             show=self._show,
             clock=self.clock,
-            stepped=self._stepped,
+            stepped=self._stepped,  # its first step publishes the figures
         )
-        self._standing_s = self._standing_today()
         self._schedule = asyncio.create_task(self.runner.run())
 
     def _open_history(self) -> History:
@@ -218,9 +224,7 @@ class DeskNode:
         if self.desk is not None:
             self._publish_state(self.desk.state)
 
-    def _show(self, action: object) -> None:
-        from deskctl.policy.engine import Notify, Prompt
-
+    def _show(self, action: Action) -> None:
         if isinstance(action, Prompt):
             self._event(
                 "prompt",
