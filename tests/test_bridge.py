@@ -31,6 +31,7 @@ from deskctl.bridge.commands import (
 from deskctl.bridge.serve import Bridge, CredentialsRefused
 from deskctl.bridge.topics import BridgeTopics
 from deskctl.config import DeskEntry, MqttConfig
+from deskctl.errors import BadInput
 from deskctl.lock import DeskLock
 from deskctl.paths import Paths
 from deskctl.profiles.model import Profile
@@ -328,6 +329,10 @@ async def test_tls(tmp_path: Path) -> None:
         mqtt = settings(broker, tls=True, ca_file=broker.ca_file)
         async with bridged(mqtt) as bridge:
             assert bridge.connected.is_set()
+        missing = settings(broker, tls=True, ca_file=tmp_path / "nowhere.crt")
+        with pytest.raises(BadInput, match="cannot use the TLS files named in"):
+            async with bridged(missing):
+                pass
     finally:
         broker.stop()
 

@@ -21,7 +21,7 @@ from deskctl.bridge.backoff import Backoff
 from deskctl.bridge.node import DeskNode, DeskOpener
 from deskctl.bridge.topics import BridgeTopics, desk_id
 from deskctl.config import DeskEntry, MqttConfig
-from deskctl.errors import BadInput, ConfigError
+from deskctl.errors import BadInput
 from deskctl.paths import Paths
 from deskctl.units import Unit
 
@@ -217,7 +217,5 @@ def _tls(mqtt: MqttConfig) -> ssl.SSLContext | None:
                 str(mqtt.cert_file), None if mqtt.key_file is None else str(mqtt.key_file)
             )
     except (OSError, ssl.SSLError) as error:
-        raise ConfigError(
-            "the config", None, "mqtt", f"cannot use its TLS files: {error}"
-        ) from None
+        raise BadInput(f"cannot use the TLS files named in [mqtt]: {error}") from None
     return context
