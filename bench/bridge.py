@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
 from mqtt_rig import Broker, listening
-from policy import _cpu_and_wakeups
+from policy import cpu_and_wakeups
 
 Row = tuple[str, str, str, str]
 DESKCTL = str(Path(sys.executable).with_name("deskctl"))
@@ -73,6 +73,7 @@ async def _all_online(broker: Broker, node: str, desks: int) -> None:
 async def _round_trips(broker: Broker, node: str) -> list[float]:
     times: list[float] = []
     async with listening(broker, f"deskctl/{node}/+/state") as (client, inbox):
+        await inbox.until(lambda: len(inbox.messages) >= DESKS)  # the retained states first
         for round_ in range(ROUNDS):
             for n in range(DESKS):
                 state = f"deskctl/{node}/desk{n}/state"
@@ -126,10 +127,10 @@ def run() -> list[Row]:
                 asyncio.run(_all_online(broker, "fleet", DESKS))
                 rss_fleet = _rss_kib(fleet.pid)
                 time.sleep(5)  # let the last states and the schedules settle
-                cpu_before, _ = _cpu_and_wakeups(fleet.pid)
+                cpu_before, _ = cpu_and_wakeups(fleet.pid)
                 began = time.monotonic()
                 time.sleep(IDLE_S)
-                cpu_after, _ = _cpu_and_wakeups(fleet.pid)
+                cpu_after, _ = cpu_and_wakeups(fleet.pid)
                 idle = (cpu_after - cpu_before) / (time.monotonic() - began)
                 trips = asyncio.run(_round_trips(broker, "fleet"))
             echoes = asyncio.run(_echo_round_trips(broker))

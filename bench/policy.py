@@ -42,7 +42,7 @@ def simulate_speed(env: dict[str, str]) -> Row:
     )
 
 
-def _cpu_and_wakeups(pid: int) -> tuple[float, int]:
+def cpu_and_wakeups(pid: int) -> tuple[float, int]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
@@ -68,10 +68,10 @@ def idle_run(env: dict[str, str]) -> list[Row]:
         assert process.stdout is not None
         process.stdout.readline()  # it has started
         time.sleep(SETTLE_S)
-        cpu_before, wakes_before = _cpu_and_wakeups(process.pid)
+        cpu_before, wakes_before = cpu_and_wakeups(process.pid)
         began = time.monotonic()
         time.sleep(IDLE_S)
-        cpu_after, wakes_after = _cpu_and_wakeups(process.pid)
+        cpu_after, wakes_after = cpu_and_wakeups(process.pid)
         wall = time.monotonic() - began
     finally:
         process.send_signal(signal.SIGINT)
