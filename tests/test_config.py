@@ -67,3 +67,36 @@ def test_errors_name_file_line_and_field(
     assert str(error).startswith(f"{path}, line {line}: ")
     assert "\n" not in str(error)
     assert path.read_text() == text  # never rewritten
+
+
+def test_the_mqtt_table(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            '[mqtt]\nhost = "broker.local"\nca_file = "~/ca.crt"\nusername = "desks"\n'
+            'node = "office-2f"\nremote_moves = true\nmoves_per_minute = 6\n',
+        )
+    )
+    mqtt = config.mqtt
+    assert (mqtt.host, mqtt.broker_port, mqtt.tls) == ("broker.local", 8883, True)
+    assert mqtt.ca_file == Path("~/ca.crt").expanduser()
+    assert (mqtt.node, mqtt.remote_moves, mqtt.moves_per_minute) == ("office-2f", True, 6)
+    assert (mqtt.base, mqtt.keepalive_s, mqtt.password) == ("deskctl", 30, None)
+    defaults = load_config(tmp_path / "none.toml").mqtt
+    assert (defaults.broker_port, defaults.remote_moves, defaults.tls) == (1883, False, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("[mqtt]\nport = 0\n", 2, "mqtt.port: must be a whole number from 1 to 65535"),
+        ("[mqtt]\nremote_moves = 1\n", 2, "mqtt.remote_moves: must be true or false"),
+        ('[mqtt]\nbase = "a/b"\n', 2, "mqtt.base: must be one topic word"),
+        ("[mqtt]\nsecret = 1\n", 2, "mqtt.secret: unknown setting"),
+        ('mqtt = "broker"\n', 1, "mqtt: must be a table"),
+    ],
+)
+def test_mqtt_mistakes_name_their_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=f"line {line}: {message}"):
+        load_config(path)
