@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 
 from deskctl.errors import DeskctlError
+from deskctl.profiles.at_desk import NAME_RE
 from deskctl.units import MM_PER_UNIT, Unit, parse_height
 
 MAX_PAYLOAD = 64
-PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 PRESET = re.compile(r"^preset_([1-9])$")
 ANSWERS = ("confirm", "snooze", "skip")
 
@@ -74,7 +74,7 @@ def parse_command(kind: str, payload: bytes, unit: Unit) -> Command:
     if kind == "height/set":
         return MoveTo(_height(text, unit))
     if kind == "profile/set":
-        if not PROFILE_NAME.match(text):
+        if not NAME_RE.match(text):
             raise CommandRefused(f"{text!r} is not a profile name")
         return UseProfile(text)
     word = text.lower()
