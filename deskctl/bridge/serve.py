@@ -47,7 +47,7 @@ class Outbox:
     def publish(self, topic: str, payload: str, retain: bool) -> None:
         if not retain:
             self._events.append((topic, payload))
-        elif self._retained.get(topic) != payload or topic in self._pending:
+        elif self._retained.get(topic) != payload:
             self._retained[topic] = self._pending[topic] = payload
         else:
             return  # the broker has it already
