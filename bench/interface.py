@@ -2,8 +2,8 @@
 
 * First paint: ``deskctl`` and a minimal Textual app (one label) are started
   alternately in a real terminal (tmux, 80x24); each is timed from its start
-  until its first screen is up (the tabs for deskctl, the label for the other),
-  watching the terminal's output through a FIFO.  Medians are compared.
+  until its first screen is up (the section bar and the dashboard for deskctl, the
+  label for the other), watching the terminal's output through a FIFO.  Medians are compared.
 * Key to desk: in-process with Textual's Pilot, the time from pressing Sit or
   Stand to the moment the simulated desk is handed its target; p95 over many
   presses.
@@ -24,7 +24,7 @@ from pathlib import Path
 Row = tuple[str, str, str, str]
 DESKCTL = Path(sys.executable).with_name("deskctl")
 RUNS = 9
-# deskctl's first screen is up when its tab bar and the dashboard's buttons are.
+# deskctl's first screen is up when its section bar and the dashboard's buttons are.
 DASHBOARD = ("Schedule", "Stand (t)", "Stop (space)")
 TMUX = ["tmux", "-L", f"deskctl-bench-{os.getpid()}"]
 PRESSES = 60

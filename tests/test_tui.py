@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Digits, Label, Select, Static, TabbedContent
+from textual.widgets import ContentSwitcher, Digits, Label, Select, Static
 
 from deskctl.clock import EpochClock
 from deskctl.desk import Desk
@@ -29,6 +29,7 @@ from deskctl.profiles.model import Profile
 from deskctl.profiles.store import ProfileStore
 from deskctl.tui.app import KEY_HOLD_S, DeskApp, Options
 from deskctl.tui.transition import TransitionScreen
+from deskctl.tui.widgets import SectionBar
 from deskctl.units import Unit
 
 MONDAY_0915 = dt.datetime(2026, 11, 23, 9, 15, tzinfo=dt.UTC).timestamp()
@@ -287,6 +288,10 @@ def test_the_real_program_in_a_terminal(tmp_path: Path) -> None:
         assert "Stand (t)" in shown
         terminal.keys("s")
         terminal.wait_for("72.0 cm  stopped")
+        terminal.keys("4")  # the Stats section, then back to the desk
+        terminal.wait_for("this week")
+        terminal.keys("1")
+        terminal.wait_for("Stop (space)")
         terminal.keys("q")
         terminal.wait_for_exit()
     finally:
@@ -306,22 +311,44 @@ async def test_stats_and_settings() -> None:
         desk = await connected(app)
         await pilot.press("t")
         await until(desk, at_rest_near(1100.0))
-        app.query_one("#tabs", TabbedContent).active = "stats-tab"
+        app.action_section("stats")
         await pilot.pause()
         today = str(app.query_one("#today", Static).render())
         assert "standing" in today
         assert "this week" in str(app.query_one("#week", Static).render())
-        app.query_one("#tabs", TabbedContent).active = "settings-tab"
+        app.action_section("settings")
         app.query_one("#unit", Select).value = "in"
         await pilot.pause()
         assert "43.3 in" in str(app.query_one("#status", Label).render())
 
 
-async def test_the_schedule_tab_shows_done_and_planned() -> None:
+async def test_sections_switch_by_number_by_click_and_by_arrows() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        switcher = app.query_one(ContentSwitcher)
+        assert switcher.current == "desk-section"
+        await pilot.press("4")
+        assert switcher.current == "stats-section"
+        assert "this week" in str(app.query_one("#week", Static).render())
+        # " 1 Desk  2 Schedule  3 People  4 Stats  5 Settings ": column 45 is Settings.
+        assert await pilot.click("#sections", offset=(45, 0))
+        assert switcher.current == "settings-section"
+        app.query_one(SectionBar).focus()
+        await pilot.press("right")  # past the last: round to the first
+        assert switcher.current == "desk-section"
+        await pilot.press("left", "left")
+        assert switcher.current == "stats-section"
+        await pilot.press("1")
+        assert switcher.current == "desk-section"
+        assert app.query_one("#stand").region.height > 0
+
+
+async def test_the_schedule_section_shows_done_and_planned() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(app)
-        app.query_one("#tabs", TabbedContent).active = "schedule-tab"
+        app.action_section("schedule")
         await pilot.pause()
         shown = str(app.query_one("#timeline", Static).render())
         done, plan = shown.splitlines()[-2:]
@@ -342,7 +369,7 @@ async def test_settings_find_a_desk_by_scanning_and_connect_to_it() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(app)
             await emulator.start("C2:00:00:00:00:42")
-            app.query_one("#tabs", TabbedContent).active = "settings-tab"
+            app.action_section("settings")
             await pilot.pause()
             assert await pilot.click("#scan")
             # The scan may start after the click returns and end before a pause does:

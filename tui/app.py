@@ -21,13 +21,13 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Digits, Footer, Label, Static, TabbedContent, TabPane
+from textual.widgets import Button, ContentSwitcher, Digits, Label, Static
 
 from deskctl.clock import EpochClock
 from deskctl.errors import DeskctlError
 from deskctl.model import DeskState, Direction, Link
 from deskctl.paths import Paths
-from deskctl.tui.widgets import Gauge, HoldButton
+from deskctl.tui.widgets import Gauge, HoldButton, SectionBar
 from deskctl.units import Unit, format_height, format_speed, parse_height
 
 if TYPE_CHECKING:
@@ -43,6 +43,14 @@ if TYPE_CHECKING:
 
     DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
 
+# Each section's name and title, in the bar's order; a section's number is its key.
+SECTIONS = {
+    "desk": "Desk",
+    "schedule": "Schedule",
+    "people": "People",
+    "stats": "Stats",
+    "settings": "Settings",
+}
 # A held key repeats every ~30-50 ms; without a repeat for this long it has been let go.
 KEY_HOLD_S = 0.5
 
@@ -77,7 +85,8 @@ class EngineAction(Message):
 class DeskApp(App[None]):
     TITLE = "deskctl"
     CSS = """
-    #dash { height: 1fr; }
+    #section { height: 1fr; }
+    #desk-section { height: 1fr; }
     #left { width: 14; }
     #main { width: 1fr; padding: 0 1; }
     #height { width: auto; }
@@ -98,6 +107,10 @@ class DeskApp(App[None]):
         Binding("s", "posture('sit')", "Sit"),
         Binding("t", "posture('stand')", "Stand"),
         Binding("q", "quit", "Quit"),
+        *(
+            Binding(str(number), f"section('{name}')", title, show=False)
+            for number, (name, title) in enumerate(SECTIONS.items(), start=1)
+        ),
     ]
 
     def __init__(
@@ -128,7 +141,7 @@ class DeskApp(App[None]):
         self.ready = asyncio.Event()
         """Set while the desk is connected and the schedule runs."""
         self.built = asyncio.Event()
-        """Set once every tab has been built (after the first paint)."""
+        """Set once every section has been built (after the first paint)."""
 
     @property
     def history(self) -> History:
@@ -149,17 +162,13 @@ class DeskApp(App[None]):
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="tabs"):
-            with TabPane("Desk", id="desk-tab"):
-                yield from self._desk_pane()
-            # The other tabs are built after the first paint (see _build_tabs).
-            yield TabPane("Schedule", id="schedule-tab")
-            yield TabPane("People", id="people-tab")
-            yield TabPane("Stats", id="stats-tab")
-            yield TabPane("Settings", id="settings-tab")
+        yield SectionBar(SECTIONS, id="sections")
+        # The other sections are built after the first paint (see _build_sections).
+        with ContentSwitcher(id="section", initial="desk-section"):
+            yield from self._desk_pane()
 
     def _desk_pane(self) -> ComposeResult:
-        with Horizontal(id="dash"):
+        with Horizontal(id="desk-section"):
             yield Gauge(id="gauge")
             with Vertical(id="main"):
                 yield Digits("--.-", id="height")
@@ -179,28 +188,36 @@ class DeskApp(App[None]):
 
         return self.query_one(f"#{widget_id}", Input)
 
-    async def _build_tabs(self) -> None:
+    async def _build_sections(self) -> None:
+        from textual.widgets import Footer
+
         # The key bar is a dozen widgets of its own: it follows the first paint too.
         await self.mount(Footer())
-        await self.query_one("#schedule-tab", TabPane).mount(
-            Vertical(
-                Label("", id="phase"),
-                Static("", id="timeline"),
-                Horizontal(
-                    Button("Pause", id="pause"),
-                    Button("Resume", id="resume", disabled=True),
-                    classes="row",
-                ),
-            )
+        from textual.containers import VerticalScroll
+
+        schedule = Vertical(
+            Label("", id="phase"),
+            Static("", id="timeline"),
+            Horizontal(
+                Button("Pause", id="pause"),
+                Button("Resume", id="resume", disabled=True),
+                classes="row",
+            ),
         )
-        await self.query_one("#people-tab", TabPane).mount(self._people_pane())
-        await self.query_one("#stats-tab", TabPane).mount(
-            Vertical(Static("", id="today"), Static("", id="week"))
-        )
-        await self.query_one("#settings-tab", TabPane).mount(self._settings_pane())
+        stats = Vertical(Static("", id="today"), Static("", id="week"))
+        panes = {
+            "schedule": schedule,
+            "people": self._people_pane(),
+            "stats": stats,
+            "settings": self._settings_pane(),
+        }
+        switcher = self.query_one(ContentSwitcher)
+        for name, pane in panes.items():
+            await switcher.add_content(VerticalScroll(pane), id=f"{name}-section")
+        self.built.set()
+        self._show_section(self.query_one(SectionBar).active)
         self._refresh_people()
         self._show_schedule()
-        self.built.set()
 
     def _people_pane(self) -> Vertical:
         from textual.widgets import Input, Select
@@ -253,9 +270,9 @@ class DeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.url
-        # Paint first; the desk, the other tabs, the people and the schedule follow.
+        # Paint first; the desk, the other sections, the people and the schedule follow.
         self.call_after_refresh(self._connect)
-        self.call_after_refresh(self._build_tabs)
+        self.call_after_refresh(self._build_sections)
 
     # -- the desk -----------------------------------------------------------------------------
 
@@ -472,7 +489,7 @@ class DeskApp(App[None]):
     def _show_schedule(self) -> None:
         runner = self.runner
         if runner is None or not self.query("#phase"):
-            return  # no schedule yet, or its tab is not built yet
+            return  # no schedule yet, or its section is not built yet
         state = runner.state
         wake = state.next_change
         when = (
@@ -538,7 +555,7 @@ class DeskApp(App[None]):
 
     def _refresh_people(self) -> None:
         if not self.query("#who"):
-            return  # the tab has not been built yet
+            return  # the section has not been built yet
         names = self.profiles.names()
         from textual.widgets import Select
 
@@ -626,13 +643,20 @@ class DeskApp(App[None]):
 
     # -- stats and settings -------------------------------------------------------------------
 
-    @on(TabbedContent.TabActivated, "#tabs")
-    def _tab(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "stats-tab":
+    def action_section(self, section: str) -> None:
+        self.query_one(SectionBar).active = section
+
+    def on_section_bar_changed(self, event: SectionBar.Changed) -> None:
+        if self.built.is_set():  # else the build shows it when done
+            self._show_section(event.section)
+
+    def _show_section(self, section: str) -> None:
+        self.query_one(ContentSwitcher).current = f"{section}-section"
+        if section == "stats":
             self._show_stats()
-        elif event.pane.id == "people-tab":
+        elif section == "people":
             self._refresh_people()
-        elif event.pane.id == "schedule-tab":
+        elif section == "schedule":
             self._show_schedule()
 
     def _show_stats(self) -> None:
@@ -640,7 +664,7 @@ class DeskApp(App[None]):
         from deskctl.report import bar, minutes, render_day
 
         if not self.query("#today"):
-            return  # the tab has not been built yet
+            return  # the section has not been built yet
         settings = self.runner.engine.settings if self.runner is not None else Settings()
         zone, rhythm = settings.timezone, settings.rhythm
         now = self.clock.now()

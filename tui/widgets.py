@@ -1,15 +1,77 @@
-"""Widgets of the dashboard: the gauge and the hold-to-move buttons."""
+"""Widgets of the interface: the section bar, the gauge and the hold-to-move buttons."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
 from deskctl.model import Direction
+
+
+class SectionBar(Widget, can_focus=True):
+    """The row of sections: one widget where tabs would be a dozen, so the first frame is quick.
+
+    Click a name, press its number, or focus the bar and use left and right.
+    """
+
+    DEFAULT_CSS = """
+    SectionBar { height: 1; width: 1fr; background: $panel; }
+    SectionBar > .section-bar--active { background: $primary; color: $text; text-style: bold; }
+    SectionBar:focus > .section-bar--active { background: $accent; }
+    SectionBar > .section-bar--key { color: $text-muted; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"section-bar--active", "section-bar--key"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "step(-1)", "Previous section", show=False),
+        Binding("right", "step(1)", "Next section", show=False),
+    ]
+
+    active: reactive[str] = reactive("", init=False)
+
+    class Changed(Message):
+        def __init__(self, section: str) -> None:
+            super().__init__()
+            self.section = section
+
+    def __init__(self, sections: dict[str, str], *, id: str | None = None) -> None:
+        """``sections`` maps each section's name to its title, in order."""
+        super().__init__(id=id)
+        self.sections = sections
+        self.set_reactive(SectionBar.active, next(iter(sections)))
+        self._spans: list[tuple[int, int, str]] = []
+
+    def render(self) -> Text:
+        active = self.get_component_rich_style("section-bar--active")
+        key = self.get_component_rich_style("section-bar--key")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        self._spans = []
+        for number, (name, title) in enumerate(self.sections.items(), start=1):
+            start = len(text)
+            label = Text.assemble((f" {number} ", key), f"{title} ")
+            if name == self.active:
+                label.stylize(active)
+            text.append_text(label)
+            self._spans.append((start, len(text), name))
+        return text
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, name in self._spans:
+            if start <= event.x < end:
+                self.active = name
+
+    def action_step(self, step: int) -> None:
+        names = list(self.sections)
+        self.active = names[(names.index(self.active) + step) % len(names)]
+
+    def watch_active(self, section: str) -> None:
+        self.post_message(self.Changed(section))
 
 
 class Gauge(Widget):
