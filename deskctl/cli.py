@@ -16,13 +16,14 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from deskctl import __version__
-from deskctl.cli_policy import add_policy_commands
-from deskctl.cli_profile import add_profile_commands
+from deskctl.cli_policy import POLICY_COMMANDS
+from deskctl.cli_profile import PROFILE_COMMAND
+from deskctl.cli_spec import Handler, Spec, add_commands, arg, command, wants_everything
 from deskctl.errors import DeskctlError, DeskUnavailable, Interrupted
 from deskctl.units import Unit, format_height, format_speed, parse_height
 
@@ -436,8 +437,6 @@ class _progress:
 
 # -- parsing and dispatch ---------------------------------------------------------------------
 
-Command = Callable[[Context], Coroutine[Any, Any, int]]
-
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, like every other error."""
@@ -446,7 +445,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"deskctl: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(words: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``words`` (see ``add_commands``), or for everything when None."""
     parser = _Parser(
         prog="deskctl",
         description="Control a standing desk. Heights: 1100 (mm), 110cm, 43.3in, 1.1m.",
@@ -459,54 +459,78 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     _add_global_options(common, defaults=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if words is not None and wants_everything(words):
+        words = None
+    add_commands(commands, COMMANDS, words, common)
+    return parser
 
-    def add(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[common])
-        sub.set_defaults(run=run)
-        return sub
 
-    add("status", cmd_status, "show the desk's height and state")
-    add("move", cmd_move, "move to a height").add_argument("height", help="e.g. 110cm")
-    add("sit", cmd_sit, "move to the sitting height")
-    add("stand", cmd_stand, "move to the standing height")
-    for name, run, way in (("up", cmd_up, "up"), ("down", cmd_down, "down")):
-        sub = add(name, run, f"move {way} by a distance, or hold {way} for some seconds")
-        sub.add_argument("distance", nargs="?", default="1cm", help="how far (default 1cm)")
-        sub.add_argument("--hold", type=float, metavar="SECONDS", help=f"hold {way} this long")
-    add("stop", cmd_stop, "stop the desk (also re-arms it after a collision)")
-    add("watch", cmd_watch, "print every change of the desk's state until Ctrl-C")
-    preset = add("preset", cmd_preset, "list, recall or save the desk's memory presets")
-    preset.add_argument("slot", nargs="?", type=int, help="preset number to recall")
-    preset.add_argument("--save", action="store_true", help="store the current height in SLOT")
-    add("desks", cmd_desks, "list the configured desks")
-    emulate = add("emulate", cmd_emulate, "run an emulated desk on a serial port until Ctrl-C")
-    emulate.add_argument("family", choices=["jiecang", "loctek"], help="the family to emulate")
-    emulate.add_argument(
-        "--options",
-        metavar="KEY=VALUE&...",
-        help="as for sim:// (speed, min, max, ...), inches=1, noise/drop/corrupt=P (line "
-        "faults); jiecang also move_to=0",
+def _moves(way: str, run: Handler) -> Spec:
+    return command(
+        way,
+        run,
+        f"move {way} by a distance, or hold {way} for some seconds",
+        arg("distance", nargs="?", default="1cm", help="how far (default 1cm)"),
+        arg("--hold", type=float, metavar="SECONDS", help=f"hold {way} this long"),
     )
-    emulate.add_argument(
-        "--tcp",
-        metavar="PORT",
-        type=int,
-        help="serve the box as a network serial bridge on this local TCP port (0: any free one)",
-    )
-    add(
+
+
+COMMANDS = (
+    command("status", cmd_status, "show the desk's height and state"),
+    command("move", cmd_move, "move to a height", arg("height", help="e.g. 110cm")),
+    command("sit", cmd_sit, "move to the sitting height"),
+    command("stand", cmd_stand, "move to the standing height"),
+    _moves("up", cmd_up),
+    _moves("down", cmd_down),
+    command("stop", cmd_stop, "stop the desk (also re-arms it after a collision)"),
+    command("watch", cmd_watch, "print every change of the desk's state until Ctrl-C"),
+    command(
+        "preset",
+        cmd_preset,
+        "list, recall or save the desk's memory presets",
+        arg("slot", nargs="?", type=int, help="preset number to recall"),
+        arg("--save", action="store_true", help="store the current height in SLOT"),
+    ),
+    command("desks", cmd_desks, "list the configured desks"),
+    command(
+        "emulate",
+        cmd_emulate,
+        "run an emulated desk on a serial port until Ctrl-C",
+        arg("family", choices=["jiecang", "loctek"], help="the family to emulate"),
+        arg(
+            "--options",
+            metavar="KEY=VALUE&...",
+            help="as for sim:// (speed, min, max, ...), inches=1, noise/drop/corrupt=P (line "
+            "faults); jiecang also move_to=0",
+        ),
+        arg(
+            "--tcp",
+            metavar="PORT",
+            type=int,
+            help="serve the box as a network serial bridge on this local TCP port "
+            "(0: any free one)",
+        ),
+    ),
+    command(
         "calibrate",
         cmd_calibrate,
         "teach deskctl how a desk without move-to-height coasts (it moves the desk)",
-    )
-    add_profile_commands(add, common)
-    add_policy_commands(add)
-    serve = add(
-        "serve", cmd_serve, "connect the configured desks to an MQTT broker (Home Assistant)"
-    )
-    serve.add_argument("-v", "--verbose", action="store_true", help="log every message")
-    scan = add("scan", cmd_scan, "list Bluetooth desks nearby, with their desk URLs")
-    scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
-    return parser
+    ),
+    PROFILE_COMMAND,
+    *POLICY_COMMANDS,
+    command(
+        "serve",
+        cmd_serve,
+        "connect the configured desks to an MQTT broker (Home Assistant)",
+        arg("-v", "--verbose", action="store_true", help="log every message"),
+    ),
+    command(
+        "scan",
+        cmd_scan,
+        "list Bluetooth desks nearby, with their desk URLs",
+        arg("--timeout", type=float, default=5.0, help="seconds to listen (default 5)"),
+    ),
+)
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -535,11 +559,11 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     words = sys.argv[1:] if argv is None else argv
     # "-5cm" would read as an option; no option starts with a digit, so it is a (bad) height.
     # A leading space keeps argparse from taking it for an option; heights are stripped.
     words = [f" {word}" if re.match(r"^-[\d.]", word) else word for word in words]
+    parser = build_parser(words)
     args = parser.parse_args(words)
     if args.command is None:
         args.run = cmd_tui
@@ -571,7 +595,7 @@ async def _run(args: argparse.Namespace) -> int:
     if main_task is not None:
         # SIGTERM stops the desk the way Ctrl-C does.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    run: Command = args.run
+    run: Handler = args.run
     return await run(Context(args))
 
 

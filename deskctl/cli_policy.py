@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from deskctl.cli_spec import arg, command
 from deskctl.errors import BadInput
 
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from deskctl.policy.engine import Action, Engine, Event, Settings
     from deskctl.profiles.model import Profile
 
-Command = Callable[["Context"], Coroutine[Any, Any, int]]
 ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
 
 
@@ -265,17 +264,30 @@ class _Shower:
             )
 
 
-def add_policy_commands(add: Callable[[str, Command, str], argparse.ArgumentParser]) -> None:
-    run = add("run", cmd_run, "follow the sit/stand schedule with prompts and exercises")
-    run.add_argument(
-        "--auto",
-        action="store_true",
-        help="move the desk without a confirmation when you are at the computer",
-    )
-    run.add_argument("--no-notify", action="store_true", help="no desktop notifications")
-    stats = add("stats", cmd_stats, "today's sitting, standing and exercises")
-    stats.add_argument("--week", action="store_true", help="the last seven days")
-    simulate = add("simulate", cmd_simulate, "run the schedule on simulated days and sum it up")
-    simulate.add_argument("--days", type=int, default=5, help="how many days (default 5)")
-    simulate.add_argument("--start", help="first day, YYYY-MM-DD (default: next Monday)")
-    simulate.add_argument("--seed", type=int, default=0, help="the simulated person's luck")
+POLICY_COMMANDS = (
+    command(
+        "run",
+        cmd_run,
+        "follow the sit/stand schedule with prompts and exercises",
+        arg(
+            "--auto",
+            action="store_true",
+            help="move the desk without a confirmation when you are at the computer",
+        ),
+        arg("--no-notify", action="store_true", help="no desktop notifications"),
+    ),
+    command(
+        "stats",
+        cmd_stats,
+        "today's sitting, standing and exercises",
+        arg("--week", action="store_true", help="the last seven days"),
+    ),
+    command(
+        "simulate",
+        cmd_simulate,
+        "run the schedule on simulated days and sum it up",
+        arg("--days", type=int, default=5, help="how many days (default 5)"),
+        arg("--start", help="first day, YYYY-MM-DD (default: next Monday)"),
+        arg("--seed", type=int, default=0, help="the simulated person's luck"),
+    ),
+)

@@ -6,12 +6,11 @@ open it; the others only touch the profile files.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deskctl.cli_spec import arg, command
 from deskctl.errors import BadInput, ConfigError, Unsupported
 from deskctl.units import Unit, parse_height
 
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from deskctl.cli import Context
     from deskctl.profiles.model import Profile
 
-Action = Callable[["Context"], Coroutine[Any, Any, int]]
 LIST_FIELDS = {"desks", "exercises.focus", "exercises.skip"}
 
 
@@ -336,58 +334,87 @@ async def profile_presets(ctx: Context) -> int:
     return 0
 
 
-def add_profile_commands(
-    add: Callable[[str, Action, str], argparse.ArgumentParser],
-    common: argparse.ArgumentParser,
-) -> None:
-    profile = add("profile", profile_list, "the people who use the desk: their heights and rhythm")
-    actions = profile.add_subparsers(dest="action", metavar="ACTION")
-
-    def action(name: str, run: Action, help_text: str) -> argparse.ArgumentParser:
-        sub = actions.add_parser(name, help=help_text, description=help_text, parents=[common])
-        sub.set_defaults(run=run)
-        return sub
-
-    action("list", profile_list, "list the profiles; * marks the one active at this desk")
-    action("show", profile_show, "show a profile (default: the active one)").add_argument(
-        "name", nargs="?"
-    )
-    new = action("new", profile_new, "make a profile")
-    new.add_argument("name", help="lower-case letters, digits, - and _")
-    new.add_argument("--body-height", help="barefoot, e.g. 175cm: sit and stand are recommended")
-    new.add_argument("--sit", help="sitting height, e.g. 72cm")
-    new.add_argument("--stand", help="standing height, e.g. 110cm")
-    new.add_argument("--display-name", help="the name to show")
-    new.add_argument("--profile-unit", choices=[u.value for u in Unit], help="preferred unit")
-    new.add_argument("--example", help="start from a bundled example (petite, tall, hotdesk)")
-    new.add_argument("--use", action="store_true", help="and make it active at this desk")
-    edit = action("edit", profile_edit, "edit a profile in $EDITOR; saved only if it is valid")
-    edit.add_argument("name")
-    setter = action("set", profile_set, "change settings: stand=110cm schedule.sit_minutes=25")
-    setter.add_argument("name")
-    setter.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
-    use = action("use", profile_use, "make a profile the active one at this desk")
-    use.add_argument("name", nargs="?")
-    use.add_argument("--nobody", action="store_true", help="no profile at this desk")
-    action("delete", profile_delete, "delete a profile (kept as NAME.toml~)").add_argument("name")
-    export = action("export", profile_export, "print a profile's file (or write it to a file)")
-    export.add_argument("name", nargs="?")
-    export.add_argument("--output", "-o", help="a file to write instead")
-    imp = action("import", profile_import, "add a profile from a file")
-    imp.add_argument("file")
-    imp.add_argument("--name", help="the profile's name (default: the file's name)")
-    imp.add_argument("--force", action="store_true", help="replace a profile of that name")
-    rec = action("recommend", profile_recommend, "sit and stand heights for a body height")
-    rec.add_argument("body_height", help="barefoot, e.g. 175cm")
-    rec.add_argument("--shoes", help="shoe allowance (default 25mm)")
-    rec.add_argument("--barefoot", action="store_true", help="no shoes")
-    rec.add_argument("--keyboard", help="keyboard home row above the desk (default 25mm)")
-    rec.add_argument("--any-desk", action="store_true", help="ignore this desk's limits")
-    action("schema", profile_schema, "print the JSON schema of profile files, for editors")
-    capture = action("capture", profile_capture, "store the desk's height as sit or stand")
-    capture.add_argument("posture", choices=["sit", "stand"])
-    capture.add_argument("name", nargs="?")
-    presets = action(
-        "presets", profile_presets, "write a profile's heights into the desk's memory presets"
-    )
-    presets.add_argument("name", nargs="?")
+PROFILE_COMMAND = command(
+    "profile",
+    profile_list,
+    "the people who use the desk: their heights and rhythm",
+    actions=[
+        command("list", profile_list, "list the profiles; * marks the one active at this desk"),
+        command(
+            "show", profile_show, "show a profile (default: the active one)", arg("name", nargs="?")
+        ),
+        command(
+            "new",
+            profile_new,
+            "make a profile",
+            arg("name", help="lower-case letters, digits, - and _"),
+            arg("--body-height", help="barefoot, e.g. 175cm: sit and stand are recommended"),
+            arg("--sit", help="sitting height, e.g. 72cm"),
+            arg("--stand", help="standing height, e.g. 110cm"),
+            arg("--display-name", help="the name to show"),
+            arg("--profile-unit", choices=[u.value for u in Unit], help="preferred unit"),
+            arg("--example", help="start from a bundled example (petite, tall, hotdesk)"),
+            arg("--use", action="store_true", help="and make it active at this desk"),
+        ),
+        command(
+            "edit",
+            profile_edit,
+            "edit a profile in $EDITOR; saved only if it is valid",
+            arg("name"),
+        ),
+        command(
+            "set",
+            profile_set,
+            "change settings: stand=110cm schedule.sit_minutes=25",
+            arg("name"),
+            arg("assignments", nargs="+", metavar="KEY=VALUE"),
+        ),
+        command(
+            "use",
+            profile_use,
+            "make a profile the active one at this desk",
+            arg("name", nargs="?"),
+            arg("--nobody", action="store_true", help="no profile at this desk"),
+        ),
+        command("delete", profile_delete, "delete a profile (kept as NAME.toml~)", arg("name")),
+        command(
+            "export",
+            profile_export,
+            "print a profile's file (or write it to a file)",
+            arg("name", nargs="?"),
+            arg("--output", "-o", help="a file to write instead"),
+        ),
+        command(
+            "import",
+            profile_import,
+            "add a profile from a file",
+            arg("file"),
+            arg("--name", help="the profile's name (default: the file's name)"),
+            arg("--force", action="store_true", help="replace a profile of that name"),
+        ),
+        command(
+            "recommend",
+            profile_recommend,
+            "sit and stand heights for a body height",
+            arg("body_height", help="barefoot, e.g. 175cm"),
+            arg("--shoes", help="shoe allowance (default 25mm)"),
+            arg("--barefoot", action="store_true", help="no shoes"),
+            arg("--keyboard", help="keyboard home row above the desk (default 25mm)"),
+            arg("--any-desk", action="store_true", help="ignore this desk's limits"),
+        ),
+        command("schema", profile_schema, "print the JSON schema of profile files, for editors"),
+        command(
+            "capture",
+            profile_capture,
+            "store the desk's height as sit or stand",
+            arg("posture", choices=["sit", "stand"]),
+            arg("name", nargs="?"),
+        ),
+        command(
+            "presets",
+            profile_presets,
+            "write a profile's heights into the desk's memory presets",
+            arg("name", nargs="?"),
+        ),
+    ],
+)
