@@ -88,6 +88,9 @@ async def test_sit_and_stand_keys_move_the_desk_and_the_digits_follow() -> None:
         await until(desk, at_rest_near(720.0))
         await pilot.pause()
         assert "72.0 cm  stopped" in str(app.query_one("#status", Label).render())
+        app.query_one("#stand").focus()  # the buttons work from the keyboard too
+        await pilot.press("enter")
+        await until(desk, at_rest_near(1100.0))
 
 
 async def test_space_stops_a_move_at_once() -> None:

@@ -27,7 +27,7 @@ from deskctl.clock import EpochClock
 from deskctl.errors import DeskctlError
 from deskctl.model import DeskState, Direction, Link
 from deskctl.paths import Paths
-from deskctl.tui.widgets import Gauge, HoldButton, SectionBar
+from deskctl.tui.widgets import Gauge, HoldButton, PressButton, SectionBar
 from deskctl.units import Unit, format_height, format_speed, parse_height
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class DeskApp(App[None]):
     #height { width: auto; }
     #status, #profile-line, #presets { height: auto; color: $text-muted; }
     #moves { height: 3; }
-    #moves Button { margin-right: 1; }
+    #moves PressButton { margin-right: 1; }
     #holds { height: 3; }
     .row { height: auto; margin-bottom: 1; }
     .row Label { width: 16; padding-top: 1; }
@@ -175,9 +175,9 @@ class DeskApp(App[None]):
                 yield Label("connecting...", id="status")
                 yield Label("", id="profile-line")
                 with Horizontal(id="moves"):
-                    yield Button("Sit (s)", id="sit", variant="primary")
-                    yield Button("Stand (t)", id="stand", variant="primary")
-                    yield Button("Stop (space)", id="stop", variant="error")
+                    yield PressButton("Sit (s)", id="sit")
+                    yield PressButton("Stand (t)", id="stand")
+                    yield PressButton("Stop (space)", id="stop", error=True)
                 with Horizontal(id="holds"):
                     yield HoldButton("hold: up", Direction.UP, id="hold-up")
                     yield HoldButton("hold: down", Direction.DOWN, id="hold-down")
@@ -539,15 +539,15 @@ class DeskApp(App[None]):
 
     # -- buttons ------------------------------------------------------------------------------
 
-    @on(Button.Pressed, "#sit")
+    @on(PressButton.Pressed, "#sit")
     def _sit(self) -> None:
         self.action_posture("sit")
 
-    @on(Button.Pressed, "#stand")
+    @on(PressButton.Pressed, "#stand")
     def _stand(self) -> None:
         self.action_posture("stand")
 
-    @on(Button.Pressed, "#stop")
+    @on(PressButton.Pressed, "#stop")
     def _stop(self) -> None:
         self.action_stop()
 
