@@ -23,7 +23,7 @@ from pathlib import Path
 
 Row = tuple[str, str, str, str]
 DESKCTL = Path(sys.executable).with_name("deskctl")
-RUNS = 9
+RUNS = 15
 # deskctl's first screen is up when its section bar and the dashboard's buttons are.
 DASHBOARD = ("Schedule", "Stand (t)", "Stop (space)")
 TMUX = ["tmux", "-L", f"deskctl-bench-{os.getpid()}"]
