@@ -28,6 +28,7 @@ from deskctl.policy.schedule import Rhythm
 from deskctl.profiles.model import Profile
 from deskctl.profiles.store import ProfileStore
 from deskctl.tui.app import KEY_HOLD_S, DeskApp, Options
+from deskctl.tui.presets import PresetScreen
 from deskctl.tui.transition import TransitionScreen
 from deskctl.tui.widgets import SectionBar
 from deskctl.units import Unit
@@ -125,6 +126,60 @@ async def test_holding_the_mouse_on_a_hold_button_moves_until_released() -> None
         await pilot.mouse_up("#hold-up")
         rested = await until(desk, lambda state: not state.moving)
         assert rested.height_mm > 720.0
+
+
+async def test_presets_are_stored_and_gone_to_from_a_picker() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await pilot.press("p")  # nothing stored yet: nothing to go to
+        going = await picker(pilot)
+        assert not going.choices
+        await pilot.press("3")  # not offered: the picker stays
+        assert app.screen is going
+        await pilot.press("P")  # store instead: every slot is offered
+        assert (await picker(pilot, instead_of=going)).choices == [1, 2, 3, 4]
+        assert len(app.screen_stack) == 2  # the one picker took the other's place
+        await pilot.press("2")
+        async with asyncio.timeout(5):
+            while (await desk.presets())[2] is None:
+                await pilot.pause()
+        assert (await desk.presets())[2] == 720.0
+        await pilot.press("t")
+        await until(desk, at_rest_near(1100.0))
+        await pilot.pause()
+        assert "2: 72.0 cm" in str(app.query_one("#presets", Label).render())
+        await pilot.press("p")
+        assert (await picker(pilot)).choices == [2]
+        assert await pilot.click("#preset-2")
+        await until(desk, at_rest_near(720.0))
+        await pilot.press("p")
+        await picker(pilot)
+        await pilot.press("space")  # stop closes the picker too; nothing moves
+        await pilot.pause()
+        assert not isinstance(app.screen, PresetScreen)
+        assert not desk.state.moving
+
+
+async def test_a_desk_that_stores_presets_from_its_keypad_only_says_so() -> None:
+    app = make_app("linak-emu://tui-presets")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("P")
+        await pilot.pause()
+        assert not isinstance(app.screen, PresetScreen)
+        said = [n.message for n in app._notifications]
+        assert "linak desks store presets from their own keypad only" in said
+        await pilot.press("p")  # going to one is fine: none is stored on this one
+        assert (await picker(pilot)).choices == []
+
+
+async def picker(pilot: Pilot[None], instead_of: object = None) -> PresetScreen:
+    """The preset picker, once the worker that reads the presets has put it up."""
+    async with asyncio.timeout(5):
+        while not isinstance(screen := pilot.app.screen, PresetScreen) or screen is instead_of:
+            await pilot.pause()
+    return screen
 
 
 async def test_switching_people_switches_heights() -> None:

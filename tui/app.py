@@ -27,6 +27,7 @@ from deskctl.clock import EpochClock
 from deskctl.errors import DeskctlError
 from deskctl.model import DeskState, Direction, Link
 from deskctl.paths import Paths
+from deskctl.tui.presets import PresetScreen, presets_line
 from deskctl.tui.widgets import Gauge, HoldButton, PressButton, SectionBar
 from deskctl.units import Unit, format_height, format_speed, parse_height
 
@@ -102,10 +103,12 @@ class DeskApp(App[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space,escape", "stop", "Stop", priority=True),
-        Binding("up,k", "hold('up')", "Up (hold)"),
-        Binding("down,j", "hold('down')", "Down (hold)"),
+        Binding("up,k", "hold('up')", "Up"),
+        Binding("down,j", "hold('down')", "Down"),
         Binding("s", "posture('sit')", "Sit"),
         Binding("t", "posture('stand')", "Stand"),
+        Binding("p", "presets('go')", "Presets"),
+        Binding("P", "presets('store')", "Store preset", show=False),
         Binding("q", "quit", "Quit"),
         *(
             Binding(str(number), f"section('{name}')", title, show=False)
@@ -334,11 +337,43 @@ class DeskApp(App[None]):
             presets = await desk.presets()
         except DeskctlError:
             return
-        shown = "  ".join(
-            f"{slot}: {'-' if height is None else self._h(height)}"
-            for slot, height in presets.items()
-        )
-        self.query_one("#presets", Label).update(f"presets  {shown}")
+        self.query_one("#presets", Label).update(presets_line(presets, self.unit))
+
+    def action_presets(self, way: str) -> None:
+        """``go`` to a memory preset or ``store`` the height in one, picked in a dialog."""
+        desk = self.desk
+        if isinstance(self.screen, PresetScreen):
+            self.screen.dismiss(None)  # p and P switch between the two
+        if desk is None:
+            self.notify("the desk is not connected", severity="warning")
+        elif not desk.capabilities.memory_presets:
+            self.notify(f"{desk.info.family} desks have no memory presets", severity="warning")
+        elif way == "store" and not desk.capabilities.can_save_presets:
+            self.notify(f"{desk.info.family} desks store presets from their own keypad only")
+        else:
+            self._pick_preset(desk, store=way == "store")
+
+    @work(group="preset-picker", exclusive=True)
+    async def _pick_preset(self, desk: Desk, *, store: bool) -> None:
+        try:
+            presets = await desk.presets()
+        except DeskctlError as error:
+            self.notify(str(error), title="the desk", severity="error", timeout=8)
+            return
+        height = desk.state.height_mm if store else None
+        slot = await self.push_screen_wait(PresetScreen(presets, self.unit, store_mm=height))
+        if slot is None:
+            return
+        if height is None:
+            self._command(lambda desk: desk.recall_preset(slot))
+            return
+        try:
+            await desk.save_preset(slot)
+        except DeskctlError as error:
+            self.notify(str(error), title="the desk", severity="error", timeout=8)
+            return
+        self.notify(f"preset {slot} = {self._h(height)}")
+        self._show_presets(desk)
 
     def on_desk_update(self, message: DeskUpdate) -> None:
         state = message.state
@@ -382,6 +417,8 @@ class DeskApp(App[None]):
         self.run_worker(run(), group="move", exclusive=exclusive)
 
     def action_stop(self) -> None:
+        if isinstance(self.screen, PresetScreen):
+            self.screen.dismiss(None)
         self._hold_direction = None
         self._hold_wake.set()
         self._command(lambda desk: desk.stop(), exclusive=True)
