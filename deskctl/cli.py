@@ -272,7 +272,9 @@ async def cmd_preset(ctx: Context) -> int:
 
 async def cmd_tui(ctx: Context) -> int:
     """``deskctl`` alone: the terminal interface."""
-    from deskctl.cli_policy import history_started, local_timezone, settings_for
+    from deskctl.cli_policy import history_started
+    from deskctl.clock import local_timezone
+    from deskctl.policy.prefs import settings_for
     from deskctl.tui.app import DeskApp, Options
 
     def settings(name: str | None) -> Any:

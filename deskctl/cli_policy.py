@@ -6,54 +6,18 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from deskctl.cli_spec import arg, command
+from deskctl.clock import local_timezone
 from deskctl.errors import BadInput
 
 if TYPE_CHECKING:
     from deskctl.cli import Context
     from deskctl.history import History
-    from deskctl.policy.engine import Action, Engine, Event, Settings
-    from deskctl.profiles.model import Profile
+    from deskctl.policy.engine import Action, Engine, Event
 
 ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
-
-
-def local_timezone() -> dt.tzinfo:
-    zone = dt.datetime.now().astimezone().tzinfo
-    return zone or dt.UTC
-
-
-def settings_for(profile: Profile | None, started: dt.date, **changes: Any) -> Settings:
-    """The engine's settings from a profile (or the defaults) and when the person began."""
-    from deskctl.policy.engine import Settings
-    from deskctl.policy.schedule import Rhythm, WorkingHours
-    from deskctl.profiles.model import WEEKDAYS, SchedulePrefs, minutes_of
-
-    prefs = profile.schedule if profile is not None else SchedulePrefs()
-    rhythm = Rhythm(
-        sit_s=prefs.sit_minutes * 60,
-        stand_s=prefs.stand_minutes * 60,
-        move_s=prefs.move_minutes * 60,
-        max_standing_s=prefs.max_standing_minutes * 60,
-        goal_start_s=prefs.standing_goal_minutes * 60,
-        goal_target_s=prefs.standing_goal_target_minutes * 60,
-        ramp_weeks=prefs.goal_ramp_weeks,
-        started=started,
-    )
-    hours = WorkingHours(
-        {WEEKDAYS.index(day): minutes_of(ranges) for day, ranges in prefs.hours.items()}
-    )
-    exercises = profile.exercises if profile is not None else None
-    return Settings(
-        rhythm=rhythm,
-        hours=hours,
-        focus=tuple(exercises.focus) if exercises else (),
-        skip_exercises=tuple(exercises.skip) if exercises else (),
-        longest_exercise_s=exercises.longest_seconds if exercises else 120.0,
-        **changes,
-    )
 
 
 def history_started(ctx: Context) -> dt.date:
@@ -72,6 +36,7 @@ def _history(ctx: Context) -> History:
 
 
 async def cmd_stats(ctx: Context) -> int:
+    from deskctl.policy.prefs import settings_for
     from deskctl.report import day_data, render_day
 
     zone = local_timezone()
@@ -96,6 +61,7 @@ async def cmd_stats(ctx: Context) -> int:
 
 async def cmd_simulate(ctx: Context) -> int:
     from deskctl.policy.engine import Engine
+    from deskctl.policy.prefs import settings_for
     from deskctl.policy.simulate import Person, Simulation
     from deskctl.report import day_data, render_day
 
@@ -139,6 +105,7 @@ def _next_monday() -> dt.date:
 
 async def cmd_run(ctx: Context) -> int:
     from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
+    from deskctl.policy.prefs import settings_for
     from deskctl.policy.runner import Heights, Runner, xprintidle_seconds
     from deskctl.profiles.recommend import heights_for
 

@@ -4,6 +4,7 @@ simulations can run on virtual time (see :mod:`deskctl.vtime`)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from typing import Protocol
 
@@ -55,3 +56,8 @@ class EpochClock(LoopClock):
             start = time.time() if self.starting_at is None else self.starting_at
             self.offset = start - loop_now
         return loop_now + self.offset
+
+
+def local_timezone() -> dt.tzinfo:
+    """The machine's time zone, which schedules and statistics follow."""
+    return dt.datetime.now().astimezone().tzinfo or dt.UTC

@@ -185,7 +185,8 @@ class DeskNode:
         return ProfileStore(self.paths.profiles_dir)
 
     def _start_schedule(self, desk: Desk) -> None:
-        from deskctl.cli_policy import local_timezone, settings_for
+        from deskctl.clock import local_timezone
+        from deskctl.policy.prefs import settings_for
 
         history = self._open_history()
         zone = local_timezone()
