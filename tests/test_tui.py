@@ -417,6 +417,54 @@ async def test_the_schedule_section_shows_done_and_planned() -> None:
         assert marks[:7].strip() == ""
         assert marks[8] == "-"
         assert "#" in marks
+        phase = app.query_one("#phase", Label)
+        assert "sitting, next change in 20 min, at 09:35" in str(phase.render())
+        assert app.clock.offset is not None
+        app.clock.offset += 19.5 * 60  # shown again when the section is
+        await pilot.press("1", "2")
+        assert "next change within a minute, at 09:35" in str(phase.render())
+
+
+async def schedule_form(app: DeskApp, pilot: Pilot[None], **typed: str) -> None:
+    """Types into the Settings section's schedule form and presses Save."""
+    app.action_section("settings")
+    await pilot.pause()
+    for field, value in typed.items():
+        app._input(field.replace("_", "-")).value = value
+    assert await pilot.click("#save-schedule")
+    await pilot.pause()
+
+
+async def test_the_schedule_is_set_in_settings_for_the_session_or_the_person() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(app)
+        assert app._input("sit-minutes").value == "20"
+        await schedule_form(
+            app, pilot, sit_minutes="25", stand_minutes="10", hours_input="08:00-12:00, 13:00-17"
+        )
+        said = [n.message for n in app._notifications]
+        assert "working hours: '13:00-17' is no time range: write it like 09:00-12:30" in said
+        assert app.runner is not None
+        assert app.runner.engine.settings.rhythm.sit_s == 20 * 60  # nothing changed
+        await schedule_form(app, pilot, stand_minutes="1", hours_input="08:00-12:00 13:00-17:00")
+        said = [n.message for n in app._notifications]
+        assert "stand minutes: input should be greater than or equal to 2 (got '1')" in said
+        await schedule_form(app, pilot, stand_minutes="10")
+        assert "the schedule is set for this session" in [n.message for n in app._notifications]
+        settings = app.runner.engine.settings
+        assert (settings.rhythm.sit_s, settings.rhythm.stand_s) == (25 * 60, 10 * 60)
+        assert settings.hours.days[0] == ((8 * 60, 12 * 60), (13 * 60, 17 * 60))
+        assert 5 not in settings.hours.days  # Saturday stays off
+
+    store = ProfileStore(Paths.from_env().profiles_dir)
+    store.save(Profile(name="ana", sit=680.0, stand=1050.0))
+    app = make_app(profile="ana")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(app)
+        await schedule_form(app, pilot, sit_minutes="30")
+        assert store.load("ana").schedule.sit_minutes == 30
+        assert app._input("sit-minutes").value == "30"
 
 
 async def test_settings_find_a_desk_by_scanning_and_connect_to_it() -> None:

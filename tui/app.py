@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import math
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -33,13 +34,16 @@ from deskctl.units import Unit, format_height, format_speed, parse_height
 
 if TYPE_CHECKING:
     # The schedule, the history and the profiles load after the first paint.
+    from textual.timer import Timer
     from textual.widgets import Input, Select, Switch
 
     from deskctl.desk import Desk
     from deskctl.history import History
     from deskctl.policy.engine import Action, Event, Settings
     from deskctl.policy.runner import Runner
+    from deskctl.profiles.model import SchedulePrefs
     from deskctl.profiles.store import ProfileStore
+    from deskctl.tui.schedule_form import ScheduleForm
     from deskctl.tui.transition import TransitionScreen
 
     DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
@@ -52,6 +56,7 @@ SECTIONS = {
     "stats": "Stats",
     "settings": "Settings",
 }
+COUNTDOWN_TICK_S = 15.0
 # A held key repeats every ~30-50 ms; without a repeat for this long it has been let go.
 KEY_HOLD_S = 0.5
 
@@ -141,6 +146,9 @@ class DeskApp(App[None]):
         self._hold_wake = asyncio.Event()
         self._transition: TransitionScreen | None = None
         self._paused = False
+        self._session_schedule: SchedulePrefs | None = None
+        """The schedule set in Settings while nobody's profile is at the desk."""
+        self._countdown: Timer | None = None
         self.ready = asyncio.Event()
         """Set while the desk is connected and the schedule runs."""
         self.built = asyncio.Event()
@@ -220,6 +228,7 @@ class DeskApp(App[None]):
         self.built.set()
         self._show_section(self.query_one(SectionBar).active)
         self._refresh_people()
+        self._fill_schedule()
         self._show_schedule()
 
     def _people_pane(self) -> Vertical:
@@ -250,6 +259,8 @@ class DeskApp(App[None]):
     def _settings_pane(self) -> Vertical:
         from textual.widgets import Input, Select, Switch
 
+        from deskctl.tui.schedule_form import ScheduleForm
+
         return Vertical(
             Horizontal(
                 Label("desk URL"),
@@ -269,6 +280,7 @@ class DeskApp(App[None]):
                 Switch(self.options.auto_move, id="auto"),
                 classes="row",
             ),
+            ScheduleForm(),
         )
 
     def on_mount(self) -> None:
@@ -470,6 +482,12 @@ class DeskApp(App[None]):
         from deskctl.policy.runner import Heights, Runner
 
         settings = make(self.profile_name) if make is not None else Settings()
+        if self.profile_name is None and self._session_schedule is not None:
+            from deskctl.policy.prefs import hours_of, rhythm_of
+
+            prefs = self._session_schedule
+            rhythm = rhythm_of(prefs, settings.rhythm.started)
+            settings = dataclasses.replace(settings, rhythm=rhythm, hours=hours_of(prefs))
         from textual.widgets import Switch
 
         switches = self.query("#auto").results(Switch)
@@ -528,16 +546,15 @@ class DeskApp(App[None]):
         if runner is None or not self.query("#phase"):
             return  # no schedule yet, or its section is not built yet
         state = runner.state
+        zone = runner.engine.settings.timezone
         wake = state.next_change
-        when = (
-            "nothing planned"
-            if wake is None
-            else f"next change at {dt.datetime.fromtimestamp(wake).strftime('%H:%M')}"
-        )
+        when = "nothing planned"
+        if wake is not None:
+            at = dt.datetime.fromtimestamp(wake, zone).strftime("%H:%M")
+            when = f"next change {_countdown(wake - self.clock.now())}, at {at}"
         paused = " (paused)" if self._paused else ""
         posture = "standing" if state.posture.value == "stand" else "sitting"
         self.query_one("#phase", Label).update(f"{state.phase.value}{paused}: {posture}, {when}")
-        zone = runner.engine.settings.timezone
         today = dt.datetime.fromtimestamp(self.clock.now(), zone).date()
         hours = "".join(f"{hour:02d}    " for hour in range(8, 19))
         from deskctl.history import timeline
@@ -632,6 +649,7 @@ class DeskApp(App[None]):
             self._apply_profile(self.desk)
             self._fill_heights()
             self._start_schedule(self.desk)
+        self._fill_schedule()
         self.notify(f"{name} is at the desk now", title="people")
 
     @on(Button.Pressed, "#capture-sit")
@@ -678,6 +696,41 @@ class DeskApp(App[None]):
             self._apply_profile(self.desk)
         self.notify("heights saved" if self.profile_name else "heights set for this session")
 
+    # -- the schedule's settings ---------------------------------------------------------------
+
+    def _schedule_prefs(self) -> SchedulePrefs:
+        """The active person's schedule, else the one set for this session, else the default."""
+        from deskctl.profiles.model import SchedulePrefs
+
+        if self.profile_name is not None:
+            try:
+                return self.profiles.load(self.profile_name).schedule
+            except DeskctlError as error:
+                self.notify(str(error), title="profile", severity="error", timeout=10)
+        return self._session_schedule or SchedulePrefs()
+
+    def _fill_schedule(self) -> None:
+        from deskctl.tui.schedule_form import ScheduleForm
+
+        for form in self.query(ScheduleForm).results(ScheduleForm):
+            form.fill(self._schedule_prefs())
+
+    def on_schedule_form_saved(self, message: ScheduleForm.Saved) -> None:
+        if self.profile_name is None:
+            self._session_schedule = message.prefs
+        else:
+            try:
+                profile = self.profiles.load(self.profile_name)
+                self.profiles.save(profile.model_copy(update={"schedule": message.prefs}))
+            except DeskctlError as error:
+                self.notify(str(error), title="profile", severity="error", timeout=10)
+                return
+        self._fill_schedule()
+        if self.desk is not None:
+            self._start_schedule(self.desk)
+        saved = f"saved for {self.profile_name}" if self.profile_name else "set for this session"
+        self.notify(f"the schedule is {saved}", title="settings")
+
     # -- stats and settings -------------------------------------------------------------------
 
     def action_section(self, section: str) -> None:
@@ -689,6 +742,12 @@ class DeskApp(App[None]):
 
     def _show_section(self, section: str) -> None:
         self.query_one(ContentSwitcher).current = f"{section}-section"
+        # The countdown ticks only while someone can see it.
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
+        if section == "schedule":
+            self._countdown = self.set_interval(COUNTDOWN_TICK_S, self._show_schedule)
         if section == "stats":
             self._show_stats()
         elif section == "people":
@@ -763,6 +822,15 @@ class DeskApp(App[None]):
             self._start_schedule(self.desk)
         way = "moves by itself when you are here" if event.value else "asks before moving"
         self.notify(f"the schedule {way}", title="settings")
+
+
+def _countdown(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 1:
+        return "within a minute"
+    if minutes < 60:
+        return f"in {minutes} min"
+    return f"in {minutes // 60} h {minutes % 60:02d} min"
 
 
 def _registry_opener(url: str, paths: Paths, unit: Unit) -> AbstractAsyncContextManager[Desk]:
