@@ -114,10 +114,9 @@ async def profile_new(ctx: Context) -> int:
 
 
 def _bad(error: ValidationError) -> BadInput:
-    from deskctl.profiles.store import problem_of
+    from deskctl.profiles.store import one_line
 
-    _, field, message = problem_of(error)
-    return BadInput(f"{field}: {message}" if field else message)
+    return BadInput(one_line(error))
 
 
 async def profile_set(ctx: Context) -> int:

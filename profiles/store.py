@@ -85,6 +85,12 @@ def problem_of(error: ValidationError) -> tuple[tuple[str, ...], str, str]:
     return where, field, message
 
 
+def one_line(error: ValidationError) -> str:
+    """The first problem as ``field: what is wrong``, for people typing values in."""
+    _, field, message = problem_of(error)
+    return f"{field}: {message}" if field else message
+
+
 def _explain(error: ValidationError, text: str, source: str) -> ConfigError:
     """The first problem, as file, line, field and what is wrong."""
     where, field, message = problem_of(error)

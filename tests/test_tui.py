@@ -198,6 +198,31 @@ async def test_switching_people_switches_heights() -> None:
         await until(desk, at_rest_near(1180.0))
 
 
+async def test_a_new_person_gets_the_heights_shown_and_the_desk() -> None:
+    store = ProfileStore(Paths.from_env().profiles_dir)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(app)
+        app.action_section("people")
+        await pilot.pause()
+        app._input("new-name").value = "Ana Maria"
+        assert await pilot.click("#add-person")
+        await pilot.pause()
+        assert [n.message for n in app._notifications][-1].startswith("name: ")
+        assert store.names() == []
+        app._input("new-name").value = "ana"
+        app._input("stand-input").value = "105cm"
+        assert await pilot.click("#add-person")
+        await pilot.pause()
+        assert (store.load("ana").sit, store.load("ana").stand) == (720.0, 1050.0)
+        assert app.profile_name == "ana"
+        assert store.active_for("sim://tui") == "ana"
+        app._input("new-name").value = "ana"
+        assert await pilot.click("#add-person")  # nothing is replaced
+        await pilot.pause()
+        assert "a profile 'ana' exists already" in [n.message for n in app._notifications][-1]
+
+
 async def advance_to_prompt(app: DeskApp, pilot: Pilot[None]) -> TransitionScreen:
     """Move the schedule's clock past the first sitting bout and wake the engine."""
     assert app.runner is not None

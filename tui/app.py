@@ -254,6 +254,12 @@ class DeskApp(App[None]):
             ),
             Button("Save heights", id="save-heights", variant="primary"),
             Static("", id="advice"),
+            Horizontal(
+                Label("new person"),
+                Input(placeholder="name, like ana", id="new-name"),
+                Button("Add", id="add-person"),
+                classes="row",
+            ),
         )
 
     def _settings_pane(self) -> Vertical:
@@ -695,6 +701,35 @@ class DeskApp(App[None]):
         if self.desk is not None:
             self._apply_profile(self.desk)
         self.notify("heights saved" if self.profile_name else "heights set for this session")
+
+    @on(Button.Pressed, "#add-person")
+    def _add_person(self) -> None:
+        """A profile with the heights above (or the session's), then that person at the desk."""
+        from pydantic import ValidationError
+        from textual.widgets import Select
+
+        from deskctl.profiles.model import Profile
+        from deskctl.profiles.store import one_line
+
+        name = self._input("new-name").value.strip()
+        fields: dict[str, object] = {"name": name, "sit": self.sit_mm, "stand": self.stand_mm}
+        for field, widget_id in (("sit", "sit-input"), ("stand", "stand-input")):
+            fields[field] = self._input(widget_id).value.strip() or fields[field]
+        if body := self._input("body-input").value.strip():
+            fields["body_height"] = body
+        if self._session_schedule is not None:
+            fields["schedule"] = self._session_schedule.model_dump()
+        try:
+            self.profiles.save(Profile.model_validate(fields), new=True)
+        except ValidationError as error:
+            self.notify(one_line(error), severity="error")
+            return
+        except DeskctlError as error:
+            self.notify(str(error).splitlines()[0], severity="error")
+            return
+        self._input("new-name").value = ""
+        self._refresh_people()
+        self.query_one("#who", Select).value = name  # and so to _switch_person
 
     # -- the schedule's settings ---------------------------------------------------------------
 
