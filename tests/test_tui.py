@@ -77,6 +77,11 @@ def at_rest_near(height: float) -> Callable[[DeskState], bool]:
     return lambda state: not state.moving and abs(state.height_mm - height) <= 1.0
 
 
+def notified(app: DeskApp) -> list[str]:
+    """What the app has told the person so far (Textual keeps no public list of it)."""
+    return [notification.message for notification in app._notifications]
+
+
 async def test_sit_and_stand_keys_move_the_desk_and_the_digits_follow() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -168,7 +173,7 @@ async def test_a_desk_that_stores_presets_from_its_keypad_only_says_so() -> None
         await pilot.press("P")
         await pilot.pause()
         assert not isinstance(app.screen, PresetScreen)
-        said = [n.message for n in app._notifications]
+        said = notified(app)
         assert "linak desks store presets from their own keypad only" in said
         await pilot.press("p")  # going to one is fine: none is stored on this one
         assert (await picker(pilot)).choices == []
@@ -208,7 +213,7 @@ async def test_a_new_person_gets_the_heights_shown_and_the_desk() -> None:
         app._input("new-name").value = "Ana Maria"
         assert await pilot.click("#add-person")
         await pilot.pause()
-        assert [n.message for n in app._notifications][-1].startswith("name: ")
+        assert notified(app)[-1].startswith("name: ")
         assert store.names() == []
         app._input("new-name").value = "ana"
         app._input("stand-input").value = "105cm"
@@ -220,7 +225,7 @@ async def test_a_new_person_gets_the_heights_shown_and_the_desk() -> None:
         app._input("new-name").value = "ana"
         assert await pilot.click("#add-person")  # nothing is replaced
         await pilot.pause()
-        assert "a profile 'ana' exists already" in [n.message for n in app._notifications][-1]
+        assert "a profile 'ana' exists already" in notified(app)[-1]
 
 
 async def advance_to_prompt(app: DeskApp, pilot: Pilot[None]) -> TransitionScreen:
@@ -468,15 +473,15 @@ async def test_the_schedule_is_set_in_settings_for_the_session_or_the_person() -
         await schedule_form(
             app, pilot, sit_minutes="25", stand_minutes="10", hours_input="08:00-12:00, 13:00-17"
         )
-        said = [n.message for n in app._notifications]
+        said = notified(app)
         assert "working hours: '13:00-17' is no time range: write it like 09:00-12:30" in said
         assert app.runner is not None
         assert app.runner.engine.settings.rhythm.sit_s == 20 * 60  # nothing changed
         await schedule_form(app, pilot, stand_minutes="1", hours_input="08:00-12:00 13:00-17:00")
-        said = [n.message for n in app._notifications]
+        said = notified(app)
         assert "stand minutes: input should be greater than or equal to 2 (got '1')" in said
         await schedule_form(app, pilot, stand_minutes="10")
-        assert "the schedule is set for this session" in [n.message for n in app._notifications]
+        assert "the schedule is set for this session" in notified(app)
         settings = app.runner.engine.settings
         assert (settings.rhythm.sit_s, settings.rhythm.stand_s) == (25 * 60, 10 * 60)
         assert settings.hours.days[0] == ((8 * 60, 12 * 60), (13 * 60, 17 * 60))
@@ -506,7 +511,7 @@ async def test_settings_find_a_desk_by_scanning_and_connect_to_it() -> None:
             # The scan may start after the click returns and end before a pause does:
             # wait for what it tells the person.
             async with asyncio.timeout(10):
-                while "found 1 desk" not in [n.message for n in app._notifications]:
+                while "found 1 desk" not in notified(app):
                     await pilot.pause()
             found = app.query_one("#found", Select)
             found.value = "linak://C2:00:00:00:00:42"
