@@ -200,12 +200,11 @@ class DeskApp(App[None]):
         return self.query_one(f"#{widget_id}", Input)
 
     async def _build_sections(self) -> None:
+        from textual.containers import VerticalScroll
         from textual.widgets import Footer
 
         # The key bar is a dozen widgets of its own: it follows the first paint too.
         await self.mount(Footer())
-        from textual.containers import VerticalScroll
-
         schedule = Vertical(
             Label("", id="phase"),
             Static("", id="timeline"),
@@ -294,6 +293,29 @@ class DeskApp(App[None]):
         # Paint first; the desk, the other sections, the people and the schedule follow.
         self.call_after_refresh(self._connect)
         self.call_after_refresh(self._build_sections)
+
+    # -- sections -----------------------------------------------------------------------------
+
+    def action_section(self, section: str) -> None:
+        self.query_one(SectionBar).active = section
+
+    def on_section_bar_changed(self, event: SectionBar.Changed) -> None:
+        if self.built.is_set():  # else the build shows it when done
+            self._show_section(event.section)
+
+    def _show_section(self, section: str) -> None:
+        self.query_one(ContentSwitcher).current = f"{section}-section"
+        # The countdown ticks only while someone can see it.
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
+        if section == "schedule":
+            self._countdown = self.set_interval(COUNTDOWN_TICK_S, self._show_schedule)
+            self._show_schedule()
+        elif section == "stats":
+            self._show_stats()
+        elif section == "people":
+            self._refresh_people()
 
     # -- the desk -----------------------------------------------------------------------------
 
@@ -731,7 +753,7 @@ class DeskApp(App[None]):
         self._refresh_people()
         self.query_one("#who", Select).value = name  # and so to _switch_person
 
-    # -- the schedule's settings ---------------------------------------------------------------
+    # -- the schedule's settings --------------------------------------------------------------
 
     def _schedule_prefs(self) -> SchedulePrefs:
         """The active person's schedule, else the one set for this session, else the default."""
@@ -767,28 +789,6 @@ class DeskApp(App[None]):
         self.notify(f"the schedule is {saved}", title="settings")
 
     # -- stats and settings -------------------------------------------------------------------
-
-    def action_section(self, section: str) -> None:
-        self.query_one(SectionBar).active = section
-
-    def on_section_bar_changed(self, event: SectionBar.Changed) -> None:
-        if self.built.is_set():  # else the build shows it when done
-            self._show_section(event.section)
-
-    def _show_section(self, section: str) -> None:
-        self.query_one(ContentSwitcher).current = f"{section}-section"
-        # The countdown ticks only while someone can see it.
-        if self._countdown is not None:
-            self._countdown.stop()
-            self._countdown = None
-        if section == "schedule":
-            self._countdown = self.set_interval(COUNTDOWN_TICK_S, self._show_schedule)
-        if section == "stats":
-            self._show_stats()
-        elif section == "people":
-            self._refresh_people()
-        elif section == "schedule":
-            self._show_schedule()
 
     def _show_stats(self) -> None:
         from deskctl.policy.engine import Settings
