@@ -25,7 +25,7 @@ from deskctl.model import DeskState, Link
 from deskctl.paths import Paths
 from deskctl.policy.engine import Settings
 from deskctl.policy.schedule import Rhythm
-from deskctl.profiles.model import Profile
+from deskctl.profiles.model import WEEKDAYS, Profile, SchedulePrefs
 from deskctl.profiles.store import ProfileStore
 from deskctl.tui.app import KEY_HOLD_S, DeskApp, Options
 from deskctl.tui.presets import PresetScreen
@@ -491,12 +491,16 @@ async def test_the_schedule_is_set_in_settings_for_the_session_or_the_person() -
         assert 5 not in settings.hours.days  # Saturday stays off
 
     store = ProfileStore(Paths.from_env().profiles_dir)
-    store.save(Profile(name="ana", sit=680.0, stand=1050.0))
+    no_hours = SchedulePrefs(hours={})  # no working day at all
+    store.save(Profile(name="ana", sit=680.0, stand=1050.0, schedule=no_hours))
     app = make_app(profile="ana")
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(app)
-        await schedule_form(app, pilot, sit_minutes="30")
-        assert store.load("ana").schedule.sit_minutes == 30
+        assert app._input("hours-input").value == ""
+        await schedule_form(app, pilot, sit_minutes="30", hours_input="09:00-17:00")
+        schedule = store.load("ana").schedule
+        assert schedule.sit_minutes == 30
+        assert schedule.hours == {day: ["09:00-17:00"] for day in WEEKDAYS[:5]}
         assert app._input("sit-minutes").value == "30"
 
 

@@ -50,7 +50,9 @@ class PresetScreen(ModalScreen[int | None]):
         self.presets = presets
         self.unit = unit
         self.store_mm = store_mm
-        self.choices = [s for s, h in presets.items() if store_mm is not None or h is not None]
+        self.choices = [
+            slot for slot, height in presets.items() if store_mm is not None or height is not None
+        ]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):

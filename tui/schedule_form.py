@@ -56,9 +56,9 @@ class ScheduleForm(Vertical):
         self.query_one("#sit-minutes", Input).value = str(prefs.sit_minutes)
         self.query_one("#stand-minutes", Input).value = str(prefs.stand_minutes)
         days = _working_days(prefs)
-        first = prefs.hours[days[0]] if days else []
+        first = prefs.hours.get(days[0], [])
         self.query_one("#hours-input", Input).value = " ".join(first)
-        differ = any(prefs.hours[day] != first for day in days)
+        differ = any(prefs.hours.get(day, []) != first for day in days)
         note = f"on {', '.join(days)}" + (f" (saving gives each {days[0]}'s)" if differ else "")
         self.query_one("#hours-days", Label).update(note)
 
