@@ -316,6 +316,17 @@ def test_transition_snapshot(snap_compare: Callable[..., bool], size: tuple[int,
     assert snap_compare(make_app("sim://snapshot"), terminal_size=size, run_before=prompted)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_preset_picker_snapshot(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    async def storing(pilot: Pilot[None]) -> None:
+        assert isinstance(pilot.app, DeskApp)
+        await connected(pilot.app)
+        await pilot.press("P")
+        await picker(pilot)
+
+    assert snap_compare(make_app("sim://snapshot"), terminal_size=size, run_before=storing)
+
+
 # -- the real program in a real terminal ------------------------------------------------------
 
 
