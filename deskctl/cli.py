@@ -272,12 +272,14 @@ async def cmd_preset(ctx: Context) -> int:
 
 async def cmd_tui(ctx: Context) -> int:
     """``deskctl`` alone: the terminal interface."""
-    from deskctl.cli_policy import history_started
-    from deskctl.clock import local_timezone
-    from deskctl.policy.prefs import settings_for
     from deskctl.tui.app import DeskApp, Options
 
     def settings(name: str | None) -> Any:
+        # Called once the desk is there: the schedule's modules load after the first paint.
+        from deskctl.cli_policy import history_started
+        from deskctl.clock import local_timezone
+        from deskctl.policy.prefs import settings_for
+
         profile = None if name is None else ctx.profiles.load(name)
         return settings_for(profile, history_started(ctx), timezone=local_timezone())
 

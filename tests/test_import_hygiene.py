@@ -49,3 +49,22 @@ def test_only_the_bridge_imports_the_mqtt_client() -> None:
     loaded = loaded_after_importing([*CORE_AND_DRIVERS, "deskctl.tui.app", "deskctl.cli_policy"])
     assert "aiomqtt" not in {m.split(".")[0] for m in loaded}
     assert "aiomqtt" in loaded_after_importing(["deskctl.bridge.serve"])
+
+
+def test_the_interface_paints_before_loading_the_schedule_profiles_or_history() -> None:
+    # Everything `deskctl` imports until the app runs: what waits for the first paint.
+    code = (
+        "import sys\n"
+        "from deskctl.tui.app import DeskApp\n"
+        "async def run_async(self): print(' '.join(sys.modules))\n"
+        "DeskApp.run_async = run_async\n"
+        "from deskctl.cli import main\n"
+        "main(['--desk', 'sim://hygiene'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=HERE
+    )
+    loaded = set(result.stdout.split())
+    assert "deskctl.tui.app" in loaded
+    later = {"pydantic", "sqlite3", "deskctl.policy.engine", "deskctl.profiles.model"}
+    assert not loaded & later
