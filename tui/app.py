@@ -199,12 +199,16 @@ class DeskApp(App[None]):
 
         return self.query_one(f"#{widget_id}", Input)
 
-    async def _build_sections(self) -> None:
-        from textual.containers import VerticalScroll
+    async def _mount_footer(self) -> None:
         from textual.widgets import Footer
 
         # The key bar is a dozen widgets of its own: it follows the first paint too.
         await self.mount(Footer())
+
+    @work(group="build")
+    async def _build_sections(self) -> None:
+        # In a worker, so that keys pressed meanwhile are not held up by the app's queue.
+        from textual.containers import VerticalScroll
         schedule = Vertical(
             Label("", id="phase"),
             Static("", id="timeline"),
@@ -292,6 +296,7 @@ class DeskApp(App[None]):
         self.sub_title = self.url
         # Paint first; the desk, the other sections, the people and the schedule follow.
         self.call_after_refresh(self._connect)
+        self.call_after_refresh(self._mount_footer)
         self.call_after_refresh(self._build_sections)
 
     # -- sections -----------------------------------------------------------------------------
