@@ -209,6 +209,7 @@ class DeskApp(App[None]):
     async def _build_sections(self) -> None:
         # In a worker, so that keys pressed meanwhile are not held up by the app's queue.
         from textual.containers import VerticalScroll
+
         schedule = Vertical(
             Label("", id="phase"),
             Static("", id="timeline"),
