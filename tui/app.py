@@ -56,6 +56,7 @@ SECTIONS = {
     "stats": "Stats",
     "settings": "Settings",
 }
+# How often the Schedule section redraws its countdown (only while it is shown).
 COUNTDOWN_TICK_S = 15.0
 # A held key repeats every ~30-50 ms; without a repeat for this long it has been let go.
 KEY_HOLD_S = 0.5
@@ -772,11 +773,12 @@ class DeskApp(App[None]):
                 self.notify(str(error), title="profile", severity="error", timeout=10)
         return self._session_schedule or SchedulePrefs()
 
-    def _fill_schedule(self) -> None:
+    def _fill_schedule(self, prefs: SchedulePrefs | None = None) -> None:
+        """Shows ``prefs`` (default: whatever applies now) in Settings, once it is built."""
         from deskctl.tui.schedule_form import ScheduleForm
 
         for form in self.query(ScheduleForm).results(ScheduleForm):
-            form.fill(self._schedule_prefs())
+            form.fill(prefs if prefs is not None else self._schedule_prefs())
 
     def on_schedule_form_saved(self, message: ScheduleForm.Saved) -> None:
         if self.profile_name is None:
@@ -788,7 +790,7 @@ class DeskApp(App[None]):
             except DeskctlError as error:
                 self.notify(str(error), title="profile", severity="error", timeout=10)
                 return
-        self._fill_schedule()
+        self._fill_schedule(message.prefs)  # just saved: no need to read it back
         if self.desk is not None:
             self._start_schedule(self.desk)
         saved = f"saved for {self.profile_name}" if self.profile_name else "set for this session"
