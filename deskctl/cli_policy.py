@@ -13,7 +13,7 @@ from deskctl.clock import local_timezone
 from deskctl.errors import BadInput
 
 if TYPE_CHECKING:
-    from deskctl.cli import Context
+    from deskctl.context import Context
     from deskctl.history import History
     from deskctl.policy.engine import Action, Engine, Event
 

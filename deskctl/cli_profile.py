@@ -17,7 +17,7 @@ from deskctl.units import Unit, parse_height
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from deskctl.cli import Context
+    from deskctl.context import Context
     from deskctl.profiles.model import Profile
 
 LIST_FIELDS = {"desks", "exercises.focus", "exercises.skip"}

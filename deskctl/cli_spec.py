@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from deskctl.cli import Context
+    from deskctl.context import Context
 
 Handler = Callable[["Context"], Coroutine[Any, Any, int]]
 # Options before a command that take a value: the word after them is not the command.
