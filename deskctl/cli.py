@@ -22,7 +22,7 @@ from deskctl.cli_policy import POLICY_COMMANDS
 from deskctl.cli_profile import PROFILE_COMMAND
 from deskctl.cli_spec import Handler, Spec, add_commands, arg, command, wants_everything
 from deskctl.context import Context
-from deskctl.errors import DeskctlError, DeskUnavailable, Interrupted
+from deskctl.errors import DeskBusy, DeskctlError, DeskUnavailable, Interrupted
 from deskctl.units import Unit, parse_height
 
 if TYPE_CHECKING:
@@ -73,8 +73,9 @@ async def _drive(
         with _progress(ctx, desk, height):
             state = await move()
     except asyncio.CancelledError:
+        rest = await desk.settled()
         raise Interrupted(
-            f"interrupted; the desk was stopped at {ctx.height(desk.state.height_mm)}"
+            f"interrupted; the desk stopped at {ctx.height(rest.height_mm)}"
         ) from None
     ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
     return 0
@@ -137,9 +138,23 @@ async def cmd_down(ctx: Context) -> int:
 
 
 async def cmd_stop(ctx: Context) -> int:
-    async with ctx.desk() as desk:
-        await desk.stop()
-        ctx.emit(f"stopped at {ctx.height(desk.state.height_mm)}", ctx.state_data(desk.state))
+    try:
+        async with ctx.desk() as desk:
+            state = await desk.stop()
+            ctx.emit(f"stopped at {ctx.height(state.height_mm)}", ctx.state_data(state))
+    except DeskBusy:
+        # A process that holds the desk itself: it stops the desk when told to.
+        from deskctl import runtime
+        from deskctl.drivers.registry import parse_desk_url, physical_key
+        from deskctl.lock import tell_holder_to_stop
+
+        pid = tell_holder_to_stop(runtime.lock_file(physical_key(parse_desk_url(ctx.entry.url))))
+        if pid is None:
+            raise
+        ctx.emit(
+            f"told pid {pid}, which controls {ctx.entry.url}, to stop it",
+            {"desk": ctx.entry.url, "told_pid": pid},
+        )
     return 0
 
 
@@ -225,6 +240,31 @@ async def cmd_serve(ctx: Context) -> int:
     return 0
 
 
+async def cmd_agent(ctx: Context) -> int:
+    """``deskctl agent``: hold the desks and serve every face, until Ctrl-C or SIGTERM."""
+    import logging
+
+    from deskctl.agent.server import AgentSettings, run_agent
+
+    logging.basicConfig(
+        level=logging.INFO if ctx.args.verbose else logging.WARNING,
+        format="deskctl agent: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = AgentSettings(
+        idle_exit_s=ctx.args.idle_exit, keep_open_s=ctx.config.agent.keep_open_s
+    )
+    ready_fd: int | None = ctx.args.ready_fd
+
+    def ready() -> None:
+        if ready_fd is not None:
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
+
+    await run_agent(ctx.paths, settings, ready)
+    return 0
+
+
 async def cmd_desks(ctx: Context) -> int:
     config = ctx.config
     entries = list(config.desks.values()) or [config.resolve()]
@@ -292,10 +332,11 @@ async def cmd_emulate(ctx: Context) -> int:
 
 
 async def cmd_calibrate(ctx: Context) -> int:
+    from deskctl.agent.client import RemoteDesk
     from deskctl.calibrate import calibrate
 
     async with ctx.desk() as desk:
-        coast = await calibrate(desk)
+        coast = await desk.calibrate() if isinstance(desk, RemoteDesk) else await calibrate(desk)
         ctx.emit(
             f"learned: reacts after {coast.latency_s:.2f} s, brakes at "
             f"{coast.decel_mm_s2:.0f} mm/s², top speed {coast.top_speed_mm_s:.0f} mm/s",
@@ -425,6 +466,19 @@ COMMANDS = (
     PROFILE_COMMAND,
     *POLICY_COMMANDS,
     command(
+        "agent",
+        cmd_agent,
+        "hold the desks for every deskctl command, interface and bridge (started on demand)",
+        arg(
+            "--idle-exit",
+            type=float,
+            metavar="SECONDS",
+            help="exit after this long with no client, desk or schedule (default: never)",
+        ),
+        arg("--ready-fd", type=int, help=argparse.SUPPRESS),
+        arg("-v", "--verbose", action="store_true", help="log what the agent does"),
+    ),
+    command(
         "serve",
         cmd_serve,
         "connect the configured desks to an MQTT broker (Home Assistant)",
@@ -462,6 +516,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser.add_argument(
         "--json", action="store_true", default=default(False), help="print JSON for scripts"
     )
+    parser.add_argument(
+        "--no-agent",
+        action="store_true",
+        default=default(False),
+        help="open the desk in this process instead of through the agent ($DESKCTL_NO_AGENT)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -478,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
-        if args.command in (None, "watch", "emulate", "run", "serve"):
+        if args.command in (None, "watch", "emulate", "run", "serve", "agent"):
             return 0
         print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
         return Interrupted.exit_code

@@ -85,6 +85,18 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class AgentConfig:
+    """The ``[agent]`` table: whether commands go through ``deskctl agent``, and its timing."""
+
+    enabled: bool = True
+    """False: every command opens the desk itself (direct mode, as ``--no-agent``)."""
+    idle_exit_s: int = 300
+    """A started agent exits after this many seconds with no client, desk or schedule."""
+    keep_open_s: int = 60
+    """A desk stays connected this long after its last client, for the next command."""
+
+
+@dataclass(frozen=True)
 class Config:
     desk: str = DEFAULT_DESK
     unit: Unit = Unit.CM
@@ -93,6 +105,7 @@ class Config:
     desks: dict[str, DeskEntry] = field(default_factory=dict)
     path: Path | None = None
     mqtt: MqttConfig = field(default_factory=MqttConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
 
     def resolve(self, desk: str | None = None) -> DeskEntry:
         """The desk named by ``desk`` (a URL or a configured name), else the default one."""
@@ -110,7 +123,8 @@ class Config:
         )
 
 
-_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt"}
+_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt", "agent"}
+_AGENT_KEYS = {"enabled", "idle_exit", "keep_open"}
 _DESK_KEYS = {"url", "sit", "stand"}
 _MQTT_KEYS = {
     "host",
@@ -189,7 +203,32 @@ class _Reader:
             self._check_url(desk, ("desk",))
         elif desk not in desks:
             raise self._error(("desk",), f"names no desk: there is no [desks.{desk}] table")
-        return Config(desk, unit, sit, stand, desks, self.path, self._mqtt(data.get("mqtt", {})))
+        return Config(
+            desk,
+            unit,
+            sit,
+            stand,
+            desks,
+            self.path,
+            self._mqtt(data.get("mqtt", {})),
+            self._agent(data.get("agent", {})),
+        )
+
+    def _agent(self, table: object) -> AgentConfig:
+        where = ("agent",)
+        if not isinstance(table, dict):
+            raise self._error(where, "must be a table, like [agent] idle_exit = 300")
+        self._no_unknown(table, _AGENT_KEYS, where)
+        defaults = AgentConfig()
+        return AgentConfig(
+            enabled=self._bool(table, "enabled", where, defaults.enabled),
+            idle_exit_s=self._int(
+                table, "idle_exit", where, defaults.idle_exit_s, low=1, high=7 * 86400
+            ),
+            keep_open_s=self._int(
+                table, "keep_open", where, defaults.keep_open_s, low=0, high=86400
+            ),
+        )
 
     def _mqtt(self, table: object) -> MqttConfig:
         where = ("mqtt",)

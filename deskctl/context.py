@@ -78,8 +78,24 @@ class Context:
         for note in notes:
             print(f"deskctl: {note}", file=sys.stderr, flush=True)
 
+    @property
+    def through_agent(self) -> bool:
+        """Whether desks are reached through the agent (the default) or opened directly."""
+        direct = self.args.no_agent or os.environ.get("DESKCTL_NO_AGENT")
+        return not direct and self.config.agent.enabled
+
     @asynccontextmanager
     async def desk(self) -> AsyncIterator[Desk]:
+        """The desk, through the agent (started if need be) or, in direct mode, opened here."""
+        if self.through_agent:
+            from deskctl.agent.launch import open_remote_desk
+
+            idle = self.config.agent.idle_exit_s
+            async with open_remote_desk(
+                self.entry.url, self.paths, self.unit, idle_exit_s=idle
+            ) as remote:
+                yield remote
+            return
         from deskctl.drivers.registry import open_desk
 
         async with open_desk(self.entry.url, self.paths, self.unit) as desk:

@@ -35,6 +35,10 @@ from deskctl.units import Unit, format_height
 
 # Time a move needs beyond distance / speed: ramps, reaction, the final report.
 _MOVE_OVERHEAD_S = 2.0
+# How long a stopped desk may take to come to rest (coasting, a controller's soft stop).
+SETTLE_S = 3.0
+# Faults that only the user can clear (with stop); a hot motor clears itself.
+LATCHING = (Fault.COLLISION, Fault.CONTROLLER)
 
 
 class Desk(ABC):
@@ -72,6 +76,10 @@ class Desk(ABC):
         self._hub = StateHub(DeskState(height_mm=limits.min_mm, link=Link.DISCONNECTED))
         self._motion: asyncio.Task[Any] | None = None
         self._motion_error: DeskctlError | None = None
+        self.latched: DeskState | None = None
+        """The state in which the desk stopped on a collision or controller fault: no move
+        until an explicit :meth:`stop`, whatever the controller says meanwhile (closing a
+        link or a controller forgetting its own lock does not clear it)."""
 
     # -- what drivers provide -----------------------------------------------------------------
 
@@ -130,12 +138,15 @@ class Desk(ABC):
         await self._open()
 
     async def close(self) -> None:
-        """Stop any motion and disconnect.  Safe to call more than once."""
+        """Stop any motion and disconnect.  Safe to call more than once.
+
+        Only the motion is stopped: a collision latch stays, for the user to clear."""
         if self.state.link is Link.DISCONNECTED:
             return
         try:
-            if self._motion is not None or self.state.moving:
-                await self.stop()
+            await self._end_motion()
+            if self.state.moving:
+                await self.release()
         finally:
             await self._close()
             self._publish(self.state.but(link=Link.DISCONNECTED, moving=False, speed_mm_s=0.0))
@@ -158,6 +169,10 @@ class Desk(ABC):
 
     def _publish(self, state: DeskState) -> None:
         """Drivers call this with every observation of the desk."""
+        if state.fault in LATCHING and self.latched is None:
+            self.latched = state
+        elif self.latched is not None and state.fault is None:
+            state = state.but(fault=self.latched.fault, detail=self.latched.detail)
         if state.moving:
             self.duty.start(state.timestamp)
         else:
@@ -197,10 +212,30 @@ class Desk(ABC):
             raise self._fault_error(final)
         return final
 
-    async def stop(self) -> None:
-        """Stop at once; also re-arms a desk that stopped on a collision."""
+    async def stop(self) -> DeskState:
+        """Stop at once; also re-arms a desk that stopped on a collision.
+
+        Returns the state the desk came to rest in."""
         await self._halt()
         await self._end_motion()
+        if self.latched is not None:
+            self.latched = None
+            self._publish(self.state.but(fault=None, detail=""))
+        return await self.settled()
+
+    async def settled(self, timeout: float = SETTLE_S) -> DeskState:  # noqa: ASYNC109
+        """The state once the desk has come to rest (or after ``timeout`` seconds)."""
+        loop = asyncio.get_running_loop()
+        with self.subscribe() as states:
+            state = self.state
+            deadline = loop.time() + timeout
+            while state.moving and state.link is Link.CONNECTED:
+                left = deadline - loop.time()
+                following = await states.next(left) if left > 0 else None
+                if following is None:
+                    break
+                state = following
+            return state
 
     @contextlib.asynccontextmanager
     async def hold(self, direction: Direction) -> AsyncIterator[None]:
@@ -305,6 +340,8 @@ class Desk(ABC):
         state = self.state
         if state.link is not Link.CONNECTED:
             raise ConnectionLost(f"the desk is {state.link.value}; nothing was sent")
+        if self.latched is not None:
+            raise self._fault_error(self.latched)
         if state.fault is not None:
             raise self._fault_error(state)
 

@@ -44,9 +44,6 @@ class Paths:
         """A file under the state directory, e.g. ``sim/default.json``; creates its folder."""
         return ensure_dir(self.state_dir / kind) / f"{slug(key)}.json"
 
-    def lock_file(self, key: str) -> Path:
-        return ensure_dir(self.state_dir / "locks") / f"{slug(key)}.lock"
-
 
 def slug(text: str) -> str:
     """A file-name-safe form of a desk URL or name."""

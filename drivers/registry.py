@@ -7,15 +7,18 @@ used, so a command for the simulated desk never loads Bluetooth or serial code.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl
 
-from deskctl import desk_log
+from deskctl import desk_log, runtime
 from deskctl.desk import Desk
 from deskctl.errors import UnknownDeskURL
-from deskctl.lock import DeskLock
+from deskctl.lock import STOP_SIGNAL, DeskLock
 from deskctl.paths import Paths
 from deskctl.units import Unit
 
@@ -31,8 +34,14 @@ class DeskURL:
 
     @property
     def key(self) -> str:
-        """The desk itself, without options: what locks and remembered state are keyed on."""
+        """The desk itself, without options: what active profiles are keyed on."""
+        if self.scheme in _NAMED:
+            return f"{self.scheme}://{self.address or 'default'}"
         return f"{self.scheme}://{self.address}"
+
+
+# Schemes whose address is a name, empty meaning "default".
+_NAMED = ("sim", "linak-emu")
 
 
 DeskFactory = Callable[[DeskURL, Paths], Desk]
@@ -138,22 +147,100 @@ def desk_key(text: str) -> str:
     return parse_desk_url(text).key
 
 
+def physical_key(url: DeskURL) -> str:
+    """The physical desk behind a URL, whatever the URL's spelling: what locks, the agent
+    and remembered state are keyed on.  One Bluetooth address is one desk whichever driver
+    names it, and one serial port is one line however it is reached."""
+    if url.scheme in _NAMED:
+        return url.key
+    if url.scheme in ("linak", "jiecang-ble"):
+        return f"ble://{url.address.upper()}"
+    if url.address.lower().startswith("socket://"):
+        host, _, port = url.address[len("socket://") :].lower().rpartition(":")
+        return f"socket://{'127.0.0.1' if host == 'localhost' else host}:{port}"
+    return f"serial://{os.path.realpath(url.address)}"
+
+
 def create_desk(url: DeskURL, paths: Paths) -> Desk:
     factory, _ = DRIVERS[url.scheme]
     return factory(url, paths)
 
 
 @contextlib.asynccontextmanager
-async def open_desk(url_text: str, paths: Paths, unit: Unit = Unit.CM) -> AsyncIterator[Desk]:
-    """Lock, connect and yield the desk; on the way out stop it, disconnect and remember it."""
+async def open_desk(
+    url_text: str,
+    paths: Paths,
+    unit: Unit = Unit.CM,
+    *,
+    holder: str | None = None,
+    stoppable: bool = True,
+) -> AsyncIterator[Desk]:
+    """Lock, connect and yield the desk; on the way out stop it, disconnect and remember it.
+
+    While it is open, a fault latch is remembered as soon as it changes, so a killed
+    process keeps it, and (``stoppable``) ``deskctl stop`` from any other process stops
+    it by a signal.
+    """
     url = parse_desk_url(url_text)
-    with DeskLock(paths.lock_file(url.key), url.key):
+    identity = physical_key(url)
+    with DeskLock(runtime.lock_file(identity), url.key, holder):
         desk = create_desk(url, paths)
         desk.unit = unit
-        log_file = paths.state_file("desks", url.key)
+        log_file = paths.state_file("desks", identity)
         desk_log.restore(desk, log_file)
         try:
-            async with desk:
-                yield desk
+            async with desk, _latch_remembered(desk, log_file):
+                if not stoppable:
+                    yield desk
+                    return
+                async with _stoppable(desk):
+                    yield desk
         finally:
             desk_log.remember(desk, log_file)
+
+
+_OPEN_DESKS: set[Desk] = set()
+_STOPS: set[asyncio.Task[object]] = set()
+
+
+@contextlib.asynccontextmanager
+async def _stoppable(desk: Desk) -> AsyncIterator[None]:
+    """``deskctl stop`` from another process sends STOP_SIGNAL: stop every desk open here."""
+    loop = asyncio.get_running_loop()
+
+    def stop_all() -> None:
+        for each in _OPEN_DESKS:
+            task: asyncio.Task[object] = asyncio.create_task(each.stop())
+            _STOPS.add(task)
+            task.add_done_callback(_STOPS.discard)
+
+    if not _OPEN_DESKS:
+        with contextlib.suppress(ValueError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(STOP_SIGNAL, stop_all)
+    _OPEN_DESKS.add(desk)
+    try:
+        yield
+    finally:
+        _OPEN_DESKS.discard(desk)
+        if not _OPEN_DESKS:
+            with contextlib.suppress(ValueError, RuntimeError):
+                loop.remove_signal_handler(STOP_SIGNAL)
+
+
+@contextlib.asynccontextmanager
+async def _latch_remembered(desk: Desk, log_file: Path) -> AsyncIterator[None]:
+    async def follow() -> None:
+        latched = desk.latched is not None
+        with desk.subscribe() as states:
+            async for _ in states:
+                if (desk.latched is not None) != latched:
+                    latched = desk.latched is not None
+                    desk_log.remember(desk, log_file)
+
+    task = asyncio.create_task(follow())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agent_rig import end_agent
 from hypothesis import Phase, settings
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point every deskctl folder into the test's own temporary directory."""
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every deskctl folder into the test's own temporary directory, and end the
+    agent that the test's commands started."""
     home = tmp_path / "home"
     for variable, folder in (
         ("XDG_CONFIG_HOME", "config"),
@@ -19,9 +24,21 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("XDG_DATA_HOME", "data"),
     ):
         monkeypatch.setenv(variable, str(home / folder))
-    for variable in ("DESKCTL_CONFIG", "DESKCTL_DESK", "DESKCTL_PROFILE", "EDITOR", "VISUAL"):
+    # The runtime folder holds the agent's socket, whose path must be short.
+    runtime = Path(tempfile.mkdtemp(prefix="dk-", dir="/tmp"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    for variable in (
+        "DESKCTL_CONFIG",
+        "DESKCTL_DESK",
+        "DESKCTL_PROFILE",
+        "DESKCTL_NO_AGENT",
+        "EDITOR",
+        "VISUAL",
+    ):
         monkeypatch.delenv(variable, raising=False)
-    return home
+    yield home
+    end_agent(runtime / "deskctl")
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def env_with(**changes: str) -> dict[str, str]:

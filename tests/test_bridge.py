@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from mqtt_rig import Broker, Seen, listening
 
+from deskctl import runtime
 from deskctl.bridge.backoff import Backoff
 from deskctl.bridge.commands import (
     Answer,
@@ -269,8 +270,7 @@ async def test_the_bridge_comes_back_after_the_broker_restarts(broker: Broker) -
 
 
 async def test_a_busy_desk_is_unavailable_until_it_is_free(broker: Broker) -> None:
-    paths = Paths.from_env()
-    lock = DeskLock(paths.lock_file("sim://office"), "sim://office")
+    lock = DeskLock(runtime.lock_file("sim://office"), "sim://office")
     lock.acquire()  # another process controls the desk
     availability = "deskctl/room1/office/availability"
     async with listening(broker) as (client, inbox), bridged(settings(broker)):

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from deskctl import runtime
 from deskctl.lock import DeskLock
 
 DESKCTL = str(Path(sys.executable).with_name("deskctl"))
@@ -164,9 +165,7 @@ def test_unusable_state_directory_is_one_line_and_exit_6(tmp_path: Path) -> None
 
 
 def test_a_second_process_gets_desk_busy_naming_the_holder(isolated_home: Path) -> None:
-    from deskctl.paths import Paths
-
-    with DeskLock(Paths.from_env().lock_file("sim://default"), "sim://default"):
+    with DeskLock(runtime.lock_file("sim://default"), "sim://default"):
         result = deskctl("--desk", FAST, "stand")
     assert result.returncode == 4
     assert "sim://default is busy" in result.stderr

@@ -89,6 +89,13 @@ class Runner:
         """Set once the engine has taken its first step."""
         self._mover: asyncio.Task[None] | None = None
 
+    def reconfigure(self, engine: Engine, heights: Heights) -> None:
+        """Another person or rhythm from now on; the bout in progress goes on (no ``off``)."""
+        self.engine = engine
+        self.heights = heights
+        if self.started.is_set():
+            self.tell(Tick())
+
     def tell(self, event: Event) -> None:
         """An event from outside: the person's answer, their activity."""
         self.events.put_nowait(event)

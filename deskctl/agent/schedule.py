@@ -1,0 +1,117 @@
+"""A desk's schedule in the agent: it runs while any face follows it (``deskctl run``,
+the interface, the MQTT bridge), shows its prompts on every one of them, and takes the
+first answer from any.  The agent is the history's only writer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from deskctl.errors import DeskctlError
+
+if TYPE_CHECKING:
+    from deskctl.agent.held import HeldDesk
+    from deskctl.agent.server import Session
+    from deskctl.desk import Desk
+    from deskctl.policy.engine import Action, Event, Settings, State
+    from deskctl.policy.runner import Heights, Runner
+
+
+class Schedule:
+    def __init__(self, held: HeldDesk) -> None:
+        self.held = held
+        self.followers: set[Session] = set()
+        self.runner: Runner | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def follow(
+        self, session: Session, desk: Desk, *, profile: str | None, auto: bool, heights: Heights
+    ) -> None:
+        """Start the schedule, or give the running one this face's person and heights
+        (without ending the bout in progress)."""
+        from deskctl.policy.engine import Engine
+        from deskctl.policy.runner import Runner, xprintidle_seconds
+
+        if self._stopping is not None:
+            await self._stopping
+        engine = Engine(self._settings(profile, auto))
+        self.followers.add(session)
+        if self.runner is not None and self.running:
+            self.runner.reconfigure(engine, heights)
+        else:
+            runner = self.runner = Runner(
+                desk,
+                engine,
+                self.held.agent.history(),
+                heights=heights,
+                show=self._show,
+                stepped=self._stepped,
+                idle_seconds=xprintidle_seconds,
+            )
+            self._task = asyncio.create_task(runner.run())
+            started = asyncio.create_task(runner.started.wait())
+            await asyncio.wait([started, self._task], return_when=asyncio.FIRST_COMPLETED)
+            started.cancel()
+            if self._task.done():
+                self._task.result()  # what kept the schedule from starting
+        session.send(self._schedule_event(self.runner.state))
+
+    def _settings(self, profile: str | None, auto: bool) -> Settings:
+        from deskctl.clock import local_timezone
+        from deskctl.policy.prefs import settings_for
+        from deskctl.profiles.store import ProfileStore
+
+        person = None
+        if profile is not None:
+            person = ProfileStore(self.held.agent.paths.profiles_dir).load(profile)
+        history = self.held.agent.history()
+        zone = local_timezone()
+        started = history.first_day(zone) or dt.date.today()
+        return settings_for(person, started, timezone=zone, auto_move=auto)
+
+    def unfollow(self, session: Session) -> None:
+        if session not in self.followers:
+            return
+        self.followers.discard(session)
+        if not self.followers and self._stopping is None:
+            self._stopping = asyncio.create_task(self.stop())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, DeskctlError):
+                await task
+        self.runner = None
+        self._stopping = None
+        self.held.broadcast({"event": "schedule", "state": None})
+        self.held.consider_closing()
+
+    def tell(self, event: Event) -> None:
+        if self.runner is None:
+            from deskctl.errors import BadInput
+
+            raise BadInput("the schedule is not running at this desk; 'deskctl run' starts it")
+        self.runner.tell(event)
+
+    def _show(self, action: Action) -> None:
+        from deskctl.agent.schedule_wire import action_to_wire
+
+        wire = action_to_wire(action)
+        if wire is not None:
+            self.held.broadcast({"event": "action", "action": wire})
+
+    def _stepped(self, state: State) -> None:
+        self.held.broadcast(self._schedule_event(state))
+
+    def _schedule_event(self, state: State) -> dict[str, object]:
+        from deskctl.agent.schedule_wire import state_to_wire
+
+        return {"event": "schedule", "state": state_to_wire(state)}
