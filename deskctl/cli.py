@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -209,7 +210,12 @@ async def cmd_tui(ctx: Context) -> int:
         profile=ctx.profile_name(),
         settings=settings,
     )
-    await DeskApp(options).run_async()
+    opener = None
+    if ctx.through_agent:
+        from deskctl.agent.launch import open_remote_desk
+
+        opener = functools.partial(open_remote_desk, idle_exit_s=ctx.config.agent.idle_exit_s)
+    await DeskApp(options, open_desk=opener).run_async()
     return 0
 
 
@@ -537,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("preset --save needs a SLOT")
     try:
         return asyncio.run(_run(args))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
         if args.command in (None, "watch", "emulate", "run", "serve", "agent"):
             return 0
         print("deskctl: interrupted; the desk was stopped", file=sys.stderr)

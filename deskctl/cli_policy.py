@@ -6,16 +6,20 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deskctl.cli_spec import arg, command
 from deskctl.clock import local_timezone
-from deskctl.errors import BadInput
+from deskctl.errors import BadInput, DeskUnavailable
 
 if TYPE_CHECKING:
+    from deskctl.agent.client import RemoteDesk
     from deskctl.context import Context
+    from deskctl.desk import Desk
     from deskctl.history import History
-    from deskctl.policy.engine import Action, Engine, Event
+    from deskctl.policy.engine import Action, Event
+    from deskctl.policy.exercises import Library
+    from deskctl.policy.runner import Heights
 
 ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
 
@@ -104,51 +108,115 @@ def _next_monday() -> dt.date:
 
 
 async def cmd_run(ctx: Context) -> int:
-    from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
-    from deskctl.policy.prefs import settings_for
-    from deskctl.policy.runner import Heights, Runner, xprintidle_seconds
+    from deskctl.agent.client import RemoteDesk
+    from deskctl.policy.exercises import library
+    from deskctl.policy.runner import Heights
     from deskctl.profiles.recommend import heights_for
 
-    zone = local_timezone()
     profile = ctx.profile()
+    async with ctx.desk() as desk:
+        if profile is not None:
+            found = heights_for(profile, desk.limits, ctx.unit)
+            ctx.warn(found.notes)
+            heights = Heights(found.sit_mm, found.stand_mm)
+        else:
+            heights = Heights(ctx.entry.sit_mm, ctx.entry.stand_mm)
+        show = _Shower(ctx, library(), notify=not ctx.args.no_notify)
+        ctx.emit(
+            f"following the schedule at {ctx.entry.url} (sit {ctx.height(heights.sit_mm)}, "
+            f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
+            {"desk": ctx.entry.url, "sit_mm": heights.sit_mm, "stand_mm": heights.stand_mm},
+        )
+        if isinstance(desk, RemoteDesk):
+            await _follow_in_agent(ctx, desk, heights, show)
+        else:
+            await _follow_here(ctx, desk, heights, show)
+    return 0
+
+
+async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, show: _Shower) -> None:
+    """The agent runs the schedule; this terminal shows its prompts and sends answers (the
+    first answer from any face wins)."""
+    import asyncio
+
+    from deskctl.agent.schedule_wire import action_from_wire
+
+    lost = asyncio.Event()
+
+    def on_event(message: dict[str, Any]) -> None:
+        if message.get("event") == "action":
+            action = action_from_wire(message["action"])
+            if action is not None:
+                show(action)
+        elif message.get("event") == "lost":
+            lost.set()
+
+    def answer(word: str, exercise: str | None = None) -> None:
+        fields = {"exercise": exercise} if exercise else {}
+        desk.connection.tell("answer", desk=desk.key, answer=word, **fields)
+
+    desk.events.add(on_event)
+    await desk.connection.request(
+        "follow",
+        desk=desk.key,
+        profile=ctx.profile_name(),
+        auto=ctx.args.auto,
+        sit_mm=heights.sit_mm,
+        stand_mm=heights.stand_mm,
+    )
+    with StdinLines(_answers(show, answer)):
+        await lost.wait()
+    raise DeskUnavailable("the deskctl agent went away; the schedule stopped")
+
+
+async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: _Shower) -> None:
+    """Direct mode: the schedule runs in this process."""
+    from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
+    from deskctl.policy.prefs import settings_for
+    from deskctl.policy.runner import Runner, xprintidle_seconds
+
+    zone = local_timezone()
     history = _history(ctx)
     try:
         started = history.first_day(zone) or dt.date.today()
-        settings = settings_for(profile, started, timezone=zone, auto_move=ctx.args.auto)
-        engine = Engine(settings)
-        async with ctx.desk() as desk:
-            if profile is not None:
-                found = heights_for(profile, desk.limits, ctx.unit)
-                ctx.warn(found.notes)
-                heights = Heights(found.sit_mm, found.stand_mm)
+        settings = settings_for(ctx.profile(), started, timezone=zone, auto_move=ctx.args.auto)
+        runner = Runner(
+            desk,
+            Engine(settings),
+            history,
+            heights=heights,
+            show=show,
+            idle_seconds=xprintidle_seconds,
+        )
+        events: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
+
+        def answer(word: str, exercise: str | None = None) -> None:
+            if exercise is not None:
+                runner.tell(ExerciseDone(exercise, word == "done"))
             else:
-                heights = Heights(ctx.entry.sit_mm, ctx.entry.stand_mm)
-            show = _Shower(ctx, engine, notify=not ctx.args.no_notify)
-            runner = Runner(
-                desk, engine, history, heights=heights, show=show, idle_seconds=xprintidle_seconds
-            )
-            answers: dict[str, Event] = {"y": Confirm(), "": Confirm(), "s": Snooze(), "n": Skip()}
+                runner.tell(events[word])
 
-            def on_line(line: str) -> None:
-                word = line.strip().lower()
-                if word in answers:
-                    runner.tell(answers[word])
-                elif word in ("d", "x") and show.exercise_id is not None:
-                    runner.tell(ExerciseDone(show.exercise_id, word == "d"))
-                    show.exercise_id = None
-                else:
-                    print(ANSWERS, flush=True)
-
-            ctx.emit(
-                f"following the schedule at {ctx.entry.url} (sit {ctx.height(heights.sit_mm)}, "
-                f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
-                {"desk": ctx.entry.url, "sit_mm": heights.sit_mm, "stand_mm": heights.stand_mm},
-            )
-            with StdinLines(on_line):
-                await runner.run()
+        with StdinLines(_answers(show, answer)):
+            await runner.run()
     finally:
         history.close()
-    return 0
+
+
+def _answers(show: _Shower, answer: Callable[..., None]) -> Callable[[str], None]:
+    """What a line typed in the terminal means: y (or Enter), s, n; d or x after an exercise."""
+    words = {"y": "confirm", "": "confirm", "s": "snooze", "n": "skip"}
+
+    def on_line(line: str) -> None:
+        word = line.strip().lower()
+        if word in words:
+            answer(words[word])
+        elif word in ("d", "x") and show.exercise_id is not None:
+            answer("done" if word == "d" else "skipped", show.exercise_id)
+            show.exercise_id = None
+        else:
+            print(ANSWERS, flush=True)
+
+    return on_line
 
 
 class StdinLines:
@@ -182,11 +250,11 @@ class StdinLines:
 class _Shower:
     """Shows the engine's actions in the terminal, and as desktop notifications."""
 
-    def __init__(self, ctx: Context, engine: Engine, *, notify: bool) -> None:
+    def __init__(self, ctx: Context, library: Library, *, notify: bool) -> None:
         import shutil
 
         self.ctx = ctx
-        self.library = engine.settings.library
+        self.library = library
         self.notifier = shutil.which("notify-send") if notify else None
         self.exercise_id: str | None = None
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from textual.timer import Timer
     from textual.widgets import Input, Select, Switch
 
+    from deskctl.agent.followed import FollowedSchedule
     from deskctl.desk import Desk
     from deskctl.history import History
     from deskctl.policy.engine import Action, Event, Settings
@@ -140,7 +141,7 @@ class DeskApp(App[None]):
         self._profiles: ProfileStore | None = None
         self.profile_name = options.profile
         self.desk: Desk | None = None
-        self.runner: Runner | None = None
+        self.runner: Runner | FollowedSchedule | None = None
         self.sit_mm, self.stand_mm = options.sit_mm, options.stand_mm
         self._hold_direction: Direction | None = None
         self._hold_until = 0.0
@@ -528,16 +529,37 @@ class DeskApp(App[None]):
         switches = self.query("#auto").results(Switch)
         if next((switch.value for switch in switches), self.options.auto_move):
             settings = dataclasses.replace(settings, auto_move=True)
-        self.runner = Runner(
-            desk,
-            Engine(settings),
-            self.history,
-            heights=Heights(self.sit_mm, self.stand_mm),
-            show=self._show_action,
-            clock=self.clock,
-        )
+        from deskctl.agent.client import RemoteDesk
+
+        heights = Heights(self.sit_mm, self.stand_mm)
+        if isinstance(desk, RemoteDesk):
+            # The agent runs the schedule and writes the history; this face follows it.
+            from deskctl.agent.followed import FollowedSchedule
+
+            session = self._session_schedule if self.profile_name is None else None
+            self.runner = FollowedSchedule(
+                desk,
+                Engine(settings),
+                heights=heights,
+                show=self._show_action,
+                profile=self.profile_name,
+                schedule=None if session is None else session.model_dump(),
+                stepped=self._schedule_stepped,
+            )
+        else:
+            self.runner = Runner(
+                desk,
+                Engine(settings),
+                self.history,
+                heights=heights,
+                show=self._show_action,
+                clock=self.clock,
+            )
         self.run_worker(self.runner.run(), group="schedule", exclusive=True)
         self._show_schedule()
+
+    def _schedule_stepped(self, _: object) -> None:
+        self.call_later(self._show_schedule)
 
     def _show_action(self, action: Action) -> None:
         self.post_message(EngineAction(action))

@@ -3,7 +3,7 @@ line against them before it does anything (see ``protocol`` for the framing)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -104,6 +104,8 @@ class Follow(_Request):
     auto: bool = False
     sit_mm: Finite
     stand_mm: Finite
+    schedule: dict[str, Any] | None = None
+    """A rhythm and working hours for this session, as a profile's ``[schedule]`` table."""
 
 
 class Unfollow(_Request):
@@ -116,7 +118,7 @@ class Answer(_Request):
 
     op: Literal["answer"]
     desk: Key
-    answer: Literal["confirm", "snooze", "skip", "done", "skipped", "activity"]
+    answer: Literal["confirm", "snooze", "skip", "done", "skipped", "activity", "away"]
     exercise: Annotated[str | None, Field(max_length=100)] = None
 
 

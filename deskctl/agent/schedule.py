@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deskctl.errors import DeskctlError
 
@@ -32,7 +32,14 @@ class Schedule:
         return self._task is not None and not self._task.done()
 
     async def follow(
-        self, session: Session, desk: Desk, *, profile: str | None, auto: bool, heights: Heights
+        self,
+        session: Session,
+        desk: Desk,
+        *,
+        profile: str | None,
+        auto: bool,
+        heights: Heights,
+        schedule: dict[str, Any] | None = None,
     ) -> None:
         """Start the schedule, or give the running one this face's person and heights
         (without ending the bout in progress)."""
@@ -41,7 +48,7 @@ class Schedule:
 
         if self._stopping is not None:
             await self._stopping
-        engine = Engine(self._settings(profile, auto))
+        engine = Engine(self._settings(profile, auto, schedule))
         self.followers.add(session)
         if self.runner is not None and self.running:
             self.runner.reconfigure(engine, heights)
@@ -63,14 +70,26 @@ class Schedule:
                 self._task.result()  # what kept the schedule from starting
         session.send(self._schedule_event(self.runner.state))
 
-    def _settings(self, profile: str | None, auto: bool) -> Settings:
+    def _settings(
+        self, profile: str | None, auto: bool, schedule: dict[str, Any] | None
+    ) -> Settings:
+        from pydantic import ValidationError
+
         from deskctl.clock import local_timezone
+        from deskctl.errors import BadInput
         from deskctl.policy.prefs import settings_for
+        from deskctl.profiles.model import Profile, SchedulePrefs
         from deskctl.profiles.store import ProfileStore
 
         person = None
         if profile is not None:
             person = ProfileStore(self.held.agent.paths.profiles_dir).load(profile)
+        if schedule is not None:
+            try:
+                prefs = SchedulePrefs.model_validate(schedule)
+            except ValidationError as error:
+                raise BadInput(f"the schedule: {error.errors()[0]['msg']}") from None
+            person = (person or Profile(name="session")).model_copy(update={"schedule": prefs})
         history = self.held.agent.history()
         zone = local_timezone()
         started = history.first_day(zone) or dt.date.today()

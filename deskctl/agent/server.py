@@ -377,7 +377,12 @@ class Session:
             raise BadInput("the sitting height must be below the standing height")
         heights = Heights(request.sit_mm, request.stand_mm)
         await held.schedule.follow(
-            self, desk, profile=request.profile, auto=request.auto, heights=heights
+            self,
+            desk,
+            profile=request.profile,
+            auto=request.auto,
+            heights=heights,
+            schedule=request.schedule,
         )
         return {}
 
@@ -429,6 +434,7 @@ def _event_of(request: m.Answer) -> Any:
         "snooze": engine.Snooze(),
         "skip": engine.Skip(),
         "activity": engine.Activity(),
+        "away": engine.Away(),
     }
     if request.answer in answers:
         return answers[request.answer]
