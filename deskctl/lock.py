@@ -40,6 +40,11 @@ class DeskLock:
         except BlockingIOError:
             holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
             os.close(fd)
+            if holder.endswith("(deskctl agent)"):
+                raise DeskBusy(
+                    f"{self.desk} is held by the deskctl agent ({holder.removesuffix(' (deskctl agent)')}); "
+                    "leave out --no-agent to go through it"
+                ) from None
             raise DeskBusy(f"{self.desk} is busy: {holder} controls it; stop that first") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} ({self.holder})".encode())
