@@ -19,6 +19,7 @@ from types import TracebackType
 
 from deskctl.errors import DeskBusy, StorageError
 
+AGENT_SUFFIX = "(deskctl agent)"
 STOP_SIGNAL = signal.SIGUSR1
 """Sent by ``deskctl stop`` to a process that holds the desk without the agent."""
 
@@ -40,9 +41,10 @@ class DeskLock:
         except BlockingIOError:
             holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            if holder.endswith("(deskctl agent)"):
+            if holder.endswith(AGENT_SUFFIX):
+                pid = holder.removesuffix(AGENT_SUFFIX).strip()
                 raise DeskBusy(
-                    f"{self.desk} is held by the deskctl agent ({holder.removesuffix(' (deskctl agent)')}); "
+                    f"{self.desk} is held by the deskctl agent ({pid}); "
                     "leave out --no-agent to go through it"
                 ) from None
             raise DeskBusy(f"{self.desk} is busy: {holder} controls it; stop that first") from None
