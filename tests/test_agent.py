@@ -330,10 +330,10 @@ def test_bad_messages_get_an_error_and_the_agent_goes_on() -> None:
     assert opened["ok"], opened
     assert opened["result"]["state"]["height_mm"] == 720.0
     line.send(b"x" * 100_000 + b"\n")  # over the size bound: an error, then the line is closed
-    answer = line.read()
-    assert answer is not None
-    assert answer["ok"] is False
-    assert "over" in answer["error"]["message"]
+    refusal = line.read()
+    assert refusal is not None
+    assert refusal["ok"] is False
+    assert "over" in refusal["error"]["message"]
     assert line.read() is None
     assert height("sim://default")["height_mm"] == 720.0  # the agent goes on
 
