@@ -78,22 +78,22 @@ class Schedule:
         from deskctl.clock import local_timezone
         from deskctl.errors import BadInput
         from deskctl.policy.prefs import settings_for
-        from deskctl.profiles.model import Profile, SchedulePrefs
+        from deskctl.profiles.model import SchedulePrefs
         from deskctl.profiles.store import ProfileStore
 
         person = None
         if profile is not None:
             person = ProfileStore(self.held.agent.paths.profiles_dir).load(profile)
+        prefs = None
         if schedule is not None:
             try:
                 prefs = SchedulePrefs.model_validate(schedule)
             except ValidationError as error:
                 raise BadInput(f"the schedule: {error.errors()[0]['msg']}") from None
-            person = (person or Profile(name="session")).model_copy(update={"schedule": prefs})
         history = self.held.agent.history()
         zone = local_timezone()
         started = history.first_day(zone) or dt.date.today()
-        return settings_for(person, started, timezone=zone, auto_move=auto)
+        return settings_for(person, started, schedule=prefs, timezone=zone, auto_move=auto)
 
     def unfollow(self, session: Session) -> None:
         if session not in self.followers:

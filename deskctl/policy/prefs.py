@@ -10,9 +10,16 @@ from deskctl.policy.schedule import Rhythm, WorkingHours
 from deskctl.profiles.model import WEEKDAYS, Profile, SchedulePrefs, minutes_of
 
 
-def settings_for(profile: Profile | None, started: dt.date, **changes: Any) -> Settings:
-    """The engine's settings from a profile (or the defaults) and when the person began."""
-    prefs = profile.schedule if profile is not None else SchedulePrefs()
+def settings_for(
+    profile: Profile | None,
+    started: dt.date,
+    *,
+    schedule: SchedulePrefs | None = None,
+    **changes: Any,
+) -> Settings:
+    """The engine's settings from a profile (or the defaults) and when the person began;
+    ``schedule`` replaces the profile's rhythm and working hours."""
+    prefs = schedule or (profile.schedule if profile is not None else SchedulePrefs())
     exercises = profile.exercises if profile is not None else None
     return Settings(
         rhythm=rhythm_of(prefs, started),
