@@ -113,7 +113,7 @@ def test_a_watcher_sees_the_schedules_move_and_the_handsets() -> None:
                 emulator.loop.kick()
                 await elapse(60)
                 assert abs(seen.moves()[-1][1] - 720.0) <= 2.6
-                assert schedule.state.posture is Posture.SIT  # followed, not fought
+                assert schedule.state.posture.value == "sit"  # followed, not fought
                 following.cancel()
                 seen.stop()
         finally:
