@@ -15,7 +15,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from deskctl import __version__
@@ -241,10 +241,39 @@ async def cmd_serve(ctx: Context) -> int:
     chosen = ctx.args.desk or os.environ.get("DESKCTL_DESK")
     desks = [ctx.entry] if chosen else list(config.desks.values()) or [ctx.entry]
     unit = Unit(ctx.args.unit) if ctx.args.unit else config.unit
-    bridge = Bridge(mqtt, desks, ctx.paths, unit=unit)
-    with contextlib.suppress(asyncio.CancelledError):  # SIGTERM: a clean goodbye was said
-        await bridge.run()
+    async with contextlib.AsyncExitStack() as stack:
+        opener = None
+        if ctx.through_agent:
+            # serve is the agent with its MQTT face: it holds the desks itself unless an
+            # agent runs already, and local commands share its connections either way.
+            from deskctl.agent.launch import agent_listens, open_remote_desk
+
+            if not await agent_listens():
+                await stack.enter_async_context(_agent_here(ctx))
+            opener = functools.partial(open_remote_desk, start=False)
+        bridge = Bridge(mqtt, desks, ctx.paths, unit=unit, open_desk=opener)
+        with contextlib.suppress(asyncio.CancelledError):  # SIGTERM: a clean goodbye was said
+            await bridge.run()
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _agent_here(ctx: Context) -> AsyncIterator[None]:
+    from deskctl.agent.server import Agent, AgentSettings
+
+    agent = Agent(ctx.paths, AgentSettings(keep_open_s=ctx.config.agent.keep_open_s))
+    listening = asyncio.Event()
+    serving = asyncio.create_task(agent.serve(listening.set))
+    waiting = asyncio.create_task(listening.wait())
+    await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if serving.done():
+        serving.result()  # what kept it from listening
+    try:
+        yield
+    finally:
+        agent.shutdown()
+        await asyncio.shield(serving)
 
 
 async def cmd_agent(ctx: Context) -> int:

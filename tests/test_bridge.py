@@ -363,11 +363,11 @@ async def test_two_bridges_share_a_broker_without_meeting(broker: Broker) -> Non
 # -- the command ------------------------------------------------------------------------------
 
 
-def serve(broker: Broker, home: Path) -> subprocess.Popen[str]:
+def serve(broker: Broker, home: Path, url: str = DESK) -> subprocess.Popen[str]:
     config = home / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(
-        f'[desks.office]\nurl = "{DESK}"\n\n'
+        f'[desks.office]\nurl = "{url}"\n\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nnode = "room1"\n'
     )
     return subprocess.Popen(
@@ -415,3 +415,47 @@ def test_deskctl_serve_with_a_broken_mqtt_table(isolated_home: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"deskctl: {config}, line 3: mqtt.keepalive: must be a whole number from 5 to 3600"
     ]
+
+
+def start_deskctl(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "deskctl", *args],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent,
+    )
+
+
+async def test_serve_is_the_agent_so_commands_and_the_broker_share_the_desk(
+    broker: Broker, isolated_home: Path
+) -> None:
+    async with listening(broker, "deskctl/room1/#") as (client, inbox):
+        process = serve(broker, isolated_home, "sim://office?speed=2")  # slow enough to catch
+        try:
+            await inbox.wait_for(
+                "deskctl/room1/office/availability", lambda s: s.payload == "online"
+            )
+            env = {**os.environ, "DESKCTL_CONFIG": str(isolated_home / "config.toml")}
+            local = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "deskctl", "--desk", "office", "move", "105cm"],
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent,
+                check=False,
+            )
+            assert local.returncode == 0, local.stderr  # not "busy": one owner, two faces
+            await inbox.wait_for(
+                STATE, lambda s: s.json()["height_mm"] == 1050.0 and not s.json()["moving"]
+            )
+            # A stop from the broker ends a move that a local command started.
+            mover = start_deskctl(env, "--desk", "sim://office", "move", "62cm")
+            mark = len(inbox.messages)
+            await inbox.wait_for(STATE, lambda s: s.json()["moving"], after=mark)
+            await client.publish(CMD, "stop")
+            assert await asyncio.to_thread(mover.wait, 30) == 130
+        finally:
+            process.terminate()
+            assert await asyncio.to_thread(process.wait, 30) == 0

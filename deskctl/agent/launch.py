@@ -24,6 +24,16 @@ from deskctl.units import Unit
 START_TIMEOUT_S = 30.0
 
 
+async def agent_listens() -> bool:
+    """Whether an agent answers on the user's socket now."""
+    try:
+        connection = await AgentConnection.connect(runtime.runtime_dir() / SOCKET_NAME)
+    except OSError:
+        return False
+    await connection.close()
+    return True
+
+
 async def connect(
     paths: Paths, *, start: bool = True, idle_exit_s: float = 300.0
 ) -> AgentConnection:
@@ -101,10 +111,15 @@ def _last_line(path: Path) -> str:
 
 @contextlib.asynccontextmanager
 async def open_remote_desk(
-    url: str, paths: Paths, unit: Unit = Unit.CM, *, idle_exit_s: float = 300.0
+    url: str,
+    paths: Paths,
+    unit: Unit = Unit.CM,
+    *,
+    start: bool = True,
+    idle_exit_s: float = 300.0,
 ) -> AsyncIterator[RemoteDesk]:
-    """The desk at ``url`` through the agent (started if need be)."""
-    connection = await connect(paths, idle_exit_s=idle_exit_s)
+    """The desk at ``url`` through the agent (started if need be, unless not ``start``)."""
+    connection = await connect(paths, start=start, idle_exit_s=idle_exit_s)
     try:
         desk = RemoteDesk(connection, url, unit)
         async with desk:

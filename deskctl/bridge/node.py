@@ -57,6 +57,7 @@ from deskctl.policy.runner import Heights, Runner
 from deskctl.units import Unit, to_unit
 
 if TYPE_CHECKING:
+    from deskctl.agent.followed import FollowedSchedule
     from deskctl.profiles.model import Profile
     from deskctl.profiles.store import ProfileStore
 
@@ -92,7 +93,7 @@ class DeskNode:
         self.retry = retry or Backoff(2.0, 60.0)
         self.ration = MoveRation(mqtt.moves_per_minute)
         self.desk: Desk | None = None
-        self.runner: Runner | None = None
+        self.runner: Runner | FollowedSchedule | None = None
         self.profile: str | None = None
         self._person: Profile | None = None
         """The profile named ``profile``, once it has loaded."""
@@ -185,31 +186,52 @@ class DeskNode:
         return ProfileStore(self.paths.profiles_dir)
 
     def _start_schedule(self, desk: Desk) -> None:
+        from deskctl.agent.client import RemoteDesk
         from deskctl.clock import local_timezone
         from deskctl.policy.prefs import settings_for
 
-        history = self._open_history()
+        history = self._open_history(shared=isinstance(desk, RemoteDesk))
         zone = local_timezone()
         started = history.first_day(zone) or dt.date.today()
         # Nobody answers at the bridge's terminal: the schedule moves only on a confirm.
         engine = Engine(settings_for(self._person, started, timezone=zone))
-        self.runner = Runner(
-            desk,
-            engine,
-            history,
-            heights=self.heights,
-            show=self._show,
-            clock=self.clock,
-            stepped=self._stepped,  # its first step publishes the figures
-        )
+        if isinstance(desk, RemoteDesk):
+            # The agent runs the schedule and writes the history; the broker is one more face.
+            from deskctl.agent.followed import FollowedSchedule
+
+            self.runner = FollowedSchedule(
+                desk,
+                engine,
+                heights=self.heights,
+                show=self._show,
+                profile=self.profile,
+                stepped=self._stepped,
+            )
+        else:
+            self.runner = Runner(
+                desk,
+                engine,
+                history,
+                heights=self.heights,
+                show=self._show,
+                clock=self.clock,
+                stepped=self._stepped,  # its first step publishes the figures
+            )
         self._schedule = asyncio.create_task(self.runner.run())
 
-    def _open_history(self) -> History:
+    def _open_history(self, *, shared: bool) -> History:
+        """The user's history, which the agent writes (read here for the figures), or in
+        direct mode the bridge's own for this desk."""
         if self._history is None:
-            folder = self.paths.data_dir / "bridge"
-            self._history = History(
-                folder / f"{self.topics.bridge.node}-{self.topics.desk}.sqlite3"
-            )
+            if shared:
+                path = self.paths.data_dir / "history.sqlite3"
+            else:
+                path = (
+                    self.paths.data_dir
+                    / "bridge"
+                    / f"{self.topics.bridge.node}-{self.topics.desk}.sqlite3"
+                )
+            self._history = History(path)
         return self._history
 
     def _standing_today(self) -> float:
