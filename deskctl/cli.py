@@ -19,9 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from deskctl import __version__
-from deskctl.cli_policy import POLICY_COMMANDS
-from deskctl.cli_profile import PROFILE_COMMAND
-from deskctl.cli_spec import Handler, Spec, add_commands, arg, command, wants_everything
+from deskctl.cli_spec import Handler, Spec, add_commands, arg, command, elsewhere, wants_everything
 from deskctl.context import Context
 from deskctl.errors import DeskBusy, DeskctlError, DeskUnavailable, Interrupted
 from deskctl.units import Unit, parse_height
@@ -499,8 +497,24 @@ COMMANDS = (
         cmd_calibrate,
         "teach deskctl how a desk without move-to-height coasts (it moves the desk)",
     ),
-    PROFILE_COMMAND,
-    *POLICY_COMMANDS,
+    elsewhere(
+        "profile",
+        "the people who use the desk: their heights and rhythm",
+        "deskctl.cli_profile:PROFILE_COMMAND",
+    ),
+    elsewhere(
+        "run",
+        "follow the sit/stand schedule with prompts and exercises",
+        "deskctl.cli_policy:POLICY_COMMANDS",
+    ),
+    elsewhere(
+        "stats", "today's sitting, standing and exercises", "deskctl.cli_policy:POLICY_COMMANDS"
+    ),
+    elsewhere(
+        "simulate",
+        "run the schedule on simulated days and sum it up",
+        "deskctl.cli_policy:POLICY_COMMANDS",
+    ),
     command(
         "agent",
         cmd_agent,

@@ -8,6 +8,7 @@ and mistakes get them all, to list the choices.
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,10 +37,30 @@ class Spec(NamedTuple):
     args: tuple[Arg, ...] = ()
     actions: tuple[Spec, ...] = ()
     """Sub-commands (``profile new``, ...); ``run`` is the command without one."""
+    where: str = ""
+    """``module:NAME`` of the whole spec (a Spec, or a tuple of them), when it lives in a
+    module that loads only for the command: a start imports just the command it runs."""
+
+    def loaded(self) -> Spec:
+        if not self.where:
+            return self
+        module, _, name = self.where.partition(":")
+        found: Spec | tuple[Spec, ...] = getattr(importlib.import_module(module), name)
+        specs = (found,) if isinstance(found, Spec) else found
+        return next(spec for spec in specs if spec.name == self.name)
 
 
 def command(name: str, run: Handler, help: str, *args: Arg, actions: Sequence[Spec] = ()) -> Spec:
     return Spec(name, run, help, args, tuple(actions))
+
+
+def elsewhere(name: str, help: str, where: str) -> Spec:
+    """A command whose spec and handler are in another module (see ``Spec.where``)."""
+    return Spec(name, _not_loaded, help, where=where)
+
+
+async def _not_loaded(ctx: Context) -> int:
+    raise AssertionError("a command is run from its loaded spec")
 
 
 def add_commands(
@@ -61,7 +82,7 @@ def add_commands(
             named = [spec for spec in specs if spec.name == word]
             if named:
                 chosen, rest = named, words[at + 1 :]
-    for spec in chosen:
+    for spec in (each.loaded() for each in chosen):
         sub = commands.add_parser(
             spec.name, help=spec.help, description=spec.help, parents=[common]
         )
