@@ -161,10 +161,11 @@ async def cmd_stop(ctx: Context) -> int:
 async def cmd_watch(ctx: Context) -> int:
     async with ctx.desk() as desk:
         with desk.subscribe() as states:
-            state = desk.state
-            while True:
+            ctx.emit(ctx.describe(desk.state), ctx.state_data(desk.state))
+            async for state in states:
                 ctx.emit(ctx.describe(state), ctx.state_data(state))
-                state = await anext(states)
+        # The states end only when the desk (or the agent holding it) is gone.
+        raise DeskUnavailable(desk.state.detail or "the desk's connection ended")
 
 
 async def cmd_preset(ctx: Context) -> int:

@@ -146,6 +146,10 @@ def test_the_agent_killed_mid_move_leaves_the_desk_stopped(watch: Any) -> None:
     assert mover.wait(timeout=30) == 3
     assert mover.stderr is not None
     assert "agent went away" in mover.stderr.read()
+    seen.process.wait(timeout=30)  # the watcher says so too, in one line
+    assert seen.process.returncode == 3
+    assert seen.process.stderr is not None
+    assert seen.process.stderr.read().decode().startswith("deskctl: the deskctl agent went away")
     # The next command starts a new agent, which finds the desk where it stopped.
     after = height()
     assert agent_pid(folder()) not in (None, pid)
