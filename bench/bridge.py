@@ -51,6 +51,7 @@ def serving(home: Path, broker: Broker, desks: int, node: str) -> Iterator[subpr
         **os.environ,
         "DESKCTL_CONFIG": str(_config(home, broker, desks, node)),
         **{f"XDG_{kind}_HOME": str(home) for kind in ("STATE", "DATA", "CONFIG")},
+        "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="dk-", dir="/tmp"),  # serve's own agent
     }
     process = subprocess.Popen([DESKCTL, "serve"], env=env, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from isolated import isolated_env
+
 Row = tuple[str, str, str, str]
 DESKCTL = Path(sys.executable).with_name("deskctl")
 RUNS = 15
@@ -40,13 +42,12 @@ Minimal().run()
 """
 
 
-def first_paint(command: str, markers: tuple[str, ...], home: str) -> float:
+def first_paint(command: str, markers: tuple[str, ...], xdg: dict[str, str]) -> float:
     """Seconds from starting ``command`` in an 80x24 tmux pane until every marker shows."""
     session = "paint"
     fifo = Path(tempfile.mkdtemp()) / "screen"
     os.mkfifo(fifo)
-    env = [f"XDG_{kind}_HOME={home}" for kind in ("CONFIG", "STATE", "DATA")]
-    env_args = [arg for pair in env for arg in ("-e", pair)]
+    env_args = [arg for name, value in xdg.items() for arg in ("-e", f"{name}={value}")]
     subprocess.run(
         [
             *TMUX,
@@ -95,12 +96,13 @@ def paint_rows() -> list[Row]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([*TMUX, "new-session", "-d", "-s", "keep"], check=True, env=env)
     try:
-        with tempfile.TemporaryDirectory() as home:
+        with isolated_env() as isolated:
+            xdg = {k: v for k, v in isolated.items() if k.startswith("XDG_")}
 
             def both() -> tuple[float, float]:
                 return (
-                    first_paint(f"{DESKCTL} --desk sim://bench", DASHBOARD, home),
-                    first_paint(f"{sys.executable} {minimal}", ("minimal app ready",), home),
+                    first_paint(f"{DESKCTL} --desk sim://bench", DASHBOARD, xdg),
+                    first_paint(f"{sys.executable} {minimal}", ("minimal app ready",), xdg),
                 )
 
             both()  # compiles and caches; the runs after it are measured

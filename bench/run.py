@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sys
 
+import agent
 import bridge
-import cold_start
 import interface
 import linak
 import moves
@@ -28,7 +28,7 @@ def main() -> int:
     rows += serial_desks.run()
     rows += policy.run()
     rows += interface.run()
-    rows += cold_start.run()
+    rows += agent.run()
     rows += bridge.run()
     print("| benchmark | measured | target | met |")
     print("|---|---|---|---|")

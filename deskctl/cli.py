@@ -8,7 +8,6 @@ are imported inside the commands that need them, to keep start-up quick.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import functools
 import os
@@ -25,8 +24,10 @@ from deskctl.errors import DeskBusy, DeskctlError, DeskUnavailable, Interrupted
 from deskctl.units import Unit, parse_height
 
 if TYPE_CHECKING:
+    import asyncio
+
     from deskctl.desk import Desk
-    from deskctl.model import DeskState
+    from deskctl.model import DeskInfo, DeskState, Limits
 
 EXIT_CODES = """\
 exit codes:
@@ -48,13 +49,40 @@ exit codes:
 
 async def cmd_status(ctx: Context) -> int:
     async with ctx.desk() as desk:
-        state = desk.state
-        text = f"{desk.info.name or desk.info.family} ({ctx.entry.url}): {ctx.describe(state)}"
-        data = ctx.state_data(state) | {
-            "family": desk.info.family,
-            "limits_mm": [desk.limits.min_mm, desk.limits.max_mm],
-        }
-        ctx.emit(text, data)
+        _say_status(ctx, desk.info, desk.limits, desk.state)
+    return 0
+
+
+def _say_status(ctx: Context, info: DeskInfo, limits: Limits, state: DeskState) -> None:
+    text = f"{info.name or info.family} ({ctx.entry.url}): {ctx.describe(state)}"
+    data = ctx.state_data(state) | {
+        "family": info.family,
+        "limits_mm": [limits.min_mm, limits.max_mm],
+    }
+    ctx.emit(text, data)
+
+
+def quick(ctx: Context) -> int | None:
+    """``status`` and ``stop`` through a running agent, with no event loop; None when no
+    agent listens (the ordinary path then starts one)."""
+    from deskctl.agent import protocol
+    from deskctl.agent.quick import QuickLine
+
+    with QuickLine() as line:
+        if not line.connect():
+            return None
+        try:
+            opened = line.request("open", url=ctx.entry.url)
+        except DeskBusy:
+            if ctx.args.command == "stop":
+                return _tell_holder_to_stop(ctx)
+            raise
+        if ctx.args.command == "status":
+            info, limits, _ = protocol.desk_from_wire(opened)
+            _say_status(ctx, info, limits, protocol.state_from_wire(opened["state"]))
+        else:
+            stopped = line.request("stop", desk=opened["desk"])
+            _say_stopped(ctx, protocol.state_from_wire(stopped["state"]))
     return 0
 
 
@@ -68,6 +96,8 @@ async def _drive(
     ctx: Context, desk: Desk, height: float, move: Callable[[], Awaitable[DeskState]]
 ) -> int:
     """Run ``move`` towards ``height`` with a progress bar, and report where it ended."""
+    import asyncio
+
     try:
         with _progress(ctx, desk, height):
             state = await move()
@@ -140,21 +170,34 @@ async def cmd_down(ctx: Context) -> int:
 async def cmd_stop(ctx: Context) -> int:
     try:
         async with ctx.desk() as desk:
-            state = await desk.stop()
-            ctx.emit(f"stopped at {ctx.height(state.height_mm)}", ctx.state_data(state))
+            _say_stopped(ctx, await desk.stop())
     except DeskBusy:
-        # A process that holds the desk itself: it stops the desk when told to.
-        from deskctl import runtime
-        from deskctl.drivers.registry import parse_desk_url, physical_key
-        from deskctl.lock import tell_holder_to_stop
+        return _tell_holder_to_stop(ctx)
+    return 0
 
-        pid = tell_holder_to_stop(runtime.lock_file(physical_key(parse_desk_url(ctx.entry.url))))
-        if pid is None:
-            raise
-        ctx.emit(
-            f"told pid {pid}, which controls {ctx.entry.url}, to stop it",
-            {"desk": ctx.entry.url, "told_pid": pid},
-        )
+
+def _say_stopped(ctx: Context, state: DeskState) -> None:
+    ctx.emit(f"stopped at {ctx.height(state.height_mm)}", ctx.state_data(state))
+
+
+def _desk_key(ctx: Context) -> str:
+    from deskctl.drivers.registry import parse_desk_url, physical_key
+
+    return physical_key(parse_desk_url(ctx.entry.url))
+
+
+def _tell_holder_to_stop(ctx: Context) -> int:
+    """A process that holds the desk itself: it stops the desk when told to."""
+    from deskctl import runtime
+    from deskctl.lock import tell_holder_to_stop
+
+    pid = tell_holder_to_stop(runtime.lock_file(_desk_key(ctx)))
+    if pid is None:
+        raise DeskBusy(f"{ctx.entry.url} was busy, and its holder is gone; try again")
+    ctx.emit(
+        f"told pid {pid}, which controls {ctx.entry.url}, to stop it",
+        {"desk": ctx.entry.url, "told_pid": pid},
+    )
     return 0
 
 
@@ -221,6 +264,7 @@ async def cmd_tui(ctx: Context) -> int:
 
 async def cmd_serve(ctx: Context) -> int:
     """``deskctl serve``: the desks on the MQTT broker, until Ctrl-C or SIGTERM."""
+    import asyncio
     import dataclasses
     import logging
 
@@ -258,6 +302,8 @@ async def cmd_serve(ctx: Context) -> int:
 
 @contextlib.asynccontextmanager
 async def _agent_here(ctx: Context) -> AsyncIterator[None]:
+    import asyncio
+
     from deskctl.agent.server import Agent, AgentSettings
 
     agent = Agent(ctx.paths, AgentSettings(keep_open_s=ctx.config.agent.keep_open_s))
@@ -336,6 +382,7 @@ async def cmd_scan(ctx: Context) -> int:
 
 
 async def cmd_emulate(ctx: Context) -> int:
+    import asyncio
     from urllib.parse import parse_qsl
 
     from deskctl.drivers.emulated_boxes import emulated_box
@@ -392,6 +439,8 @@ class _progress:
         self._task: asyncio.Task[None] | None = None
 
     def __enter__(self) -> None:
+        import asyncio
+
         if self.enabled:
             self._task = asyncio.create_task(self._show())
 
@@ -587,12 +636,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "preset" and args.save and args.slot is None:
         parser.error("preset --save needs a SLOT")
     try:
-        return asyncio.run(_run(args))
-    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
-        if args.command in (None, "watch", "emulate", "run", "serve", "agent"):
-            return 0
-        print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
-        return Interrupted.exit_code
+        if args.command in ("status", "stop"):
+            ctx = Context(args)
+            if ctx.through_agent:
+                done = quick(ctx)
+                if done is not None:
+                    return done
+        import asyncio  # not before: status and stop through the agent need no event loop
+
+        try:
+            return asyncio.run(_run(args))
+        except asyncio.CancelledError:  # SIGTERM
+            return _interrupted(args)
+    except KeyboardInterrupt:
+        return _interrupted(args)
     except DeskctlError as error:
         print(f"deskctl: {error}", file=sys.stderr)
         return error.exit_code
@@ -607,7 +664,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _interrupted(args: argparse.Namespace) -> int:
+    if args.command in (None, "watch", "emulate", "run", "serve", "agent"):
+        return 0
+    print("deskctl: interrupted; the desk was stopped", file=sys.stderr)
+    return Interrupted.exit_code
+
+
 async def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
     main_task = asyncio.current_task()
     if main_task is not None:
         # SIGTERM stops the desk the way Ctrl-C does.

@@ -254,11 +254,11 @@ def test_a_client_of_another_user_is_refused() -> None:
         "import socket, sys\n"
         "s = socket.socket(socket.AF_UNIX)\n"
         "s.connect(sys.argv[1])\n"
-        's.sendall(b\'{"v":1,"id":1,"op":"hello"}\\n\')\n'
         "s.settimeout(20)\n"
         "try:\n"
+        '    s.sendall(b\'{"v":1,"id":1,"op":"hello"}\\n\')\n'
         "    print('answered' if s.recv(1000) else 'closed')\n"
-        "except ConnectionResetError:\n"
+        "except (BrokenPipeError, ConnectionResetError):\n"
         "    print('closed')\n"
     )
     stranger = subprocess.run(
