@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from deskctl.clock import LoopClock
 from deskctl.drivers import linak_codec as codec
-from deskctl.drivers.ble_bumble import BumbleClient, BumbleScanner
+from deskctl.drivers.ble_bumble import BumbleClient, BumbleScanner, LinkDelays
 from deskctl.drivers.ble_connect import link_error
 from deskctl.drivers.linak import PAIRING_ADVICE, LinakDesk
 from deskctl.drivers.linak_emulator import LinakEmulator, LinakOptions
@@ -323,7 +323,11 @@ def test_reaches_targets_on_any_plausible_desk(
     )
 
     async def scenario() -> float:
-        async with emulated(LinakOptions(params=params, link_jitter_s=jitter)) as (_, desk):
+        async with emulated(
+            LinakOptions(
+                params=params, link=LinkDelays(latency_s=jitter, seed=7) if jitter else None
+            )
+        ) as (_, desk):
             started = desk.clock.now()
             start = desk.state.height_mm
             final = await desk.move_to(target)
