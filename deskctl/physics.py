@@ -30,6 +30,9 @@ class MotorParams:
     """Time from rest to top speed."""
     coast_s: float = 0.5
     """Time from top speed to rest on a soft stop."""
+    landing_s: float | None = None
+    """Time from top speed to rest when the controller brakes onto its own target
+    (None: ``coast_s``).  Shorter than ``coast_s``, a stop during that braking runs past."""
     stop_latency_s: float = 0.0
     """Delay between a stop or release and the motor starting to brake."""
     report_interval_s: float = 0.1
@@ -46,6 +49,8 @@ class MotorParams:
         for name in ("top_speed_mm_s", "ramp_s", "coast_s", "report_interval_s", "step_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.landing_s is not None and self.landing_s <= 0:
+            raise ValueError("landing_s must be positive")
         if self.stop_latency_s < 0 or self.backoff_mm < 0:
             raise ValueError("stop_latency_s and backoff_mm must not be negative")
 
@@ -60,6 +65,10 @@ class MotorParams:
     @property
     def decel(self) -> float:
         return self.top_speed_mm_s / self.coast_s
+
+    @property
+    def landing_decel(self) -> float:
+        return self.top_speed_mm_s / (self.coast_s if self.landing_s is None else self.landing_s)
 
     @property
     def rest_s(self) -> float:
@@ -138,7 +147,7 @@ class MotorModel:
             return speed / self.params.decel
         if self._mode in (_Mode.DRIVE, _Mode.TARGET) and speed > 0:
             distance = abs(self._goal - self.height_mm)
-            if distance <= speed * speed / (2 * self.params.decel) + _EPS:
+            if distance <= speed * speed / (2 * self._landing_decel) + _EPS:
                 return 2 * distance / speed
         if self._stop_at is not None:
             return max(0.0, self._stop_at - self.now) + speed / self.params.decel
@@ -233,7 +242,7 @@ class MotorModel:
             self._brake(dt)
             return
         speed = abs(v)
-        if abs(distance) <= speed * speed / (2 * p.decel) + _EPS:
+        if abs(distance) <= speed * speed / (2 * self._landing_decel) + _EPS:
             # Brake with exactly the deceleration that lands on the goal.
             if speed < _EPS or dt >= 2 * abs(distance) / speed:
                 self._arrive(goal)
@@ -245,6 +254,11 @@ class MotorModel:
         new_speed = min(speed + p.accel * dt, p.top_speed_mm_s)
         self.height_mm = x + sign * (speed + new_speed) / 2 * dt
         self.speed_mm_s = sign * new_speed
+
+    @property
+    def _landing_decel(self) -> float:
+        # A held button's drive ends at a limit with the soft stop; a target has its own brake.
+        return self.params.landing_decel if self._mode is _Mode.TARGET else self.params.decel
 
     def _brake(self, dt: float) -> None:
         v = self.speed_mm_s

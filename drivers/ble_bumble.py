@@ -7,6 +7,12 @@ unmodified ``bleak.BleakClient`` or ``BleakScanner`` reaches them through
 bleak clients, such as published desk controllers.
 
 Everything shares the running asyncio loop; no Bluetooth hardware is needed.
+A peripheral may be reached over a poor link (:class:`LinkDelays`): every
+operation a client makes and every notification it gets is then held up,
+sometimes by a long spike, as over a busy radio or a Bluetooth proxy.  And
+like a real stack, a peripheral refuses a write its characteristic does not
+declare (a write request where only commands are allowed is answered with
+"write not permitted"; a command where only requests are allowed is dropped).
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import bleak
@@ -26,11 +34,13 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, AdvertisementDataCallback, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
-from bumble import core, hci
+from bumble import att, core, hci
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
+from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, ServiceProxy
+from bumble.gatt_server import Server
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
@@ -72,6 +82,70 @@ def _advertising_data(name: str, service_uuids: Iterable[str]) -> bytes:
     return bytes(AdvertisingData(fields))
 
 
+@dataclass
+class LinkDelays:
+    """How late a poor link delivers things: ``latency_s`` always, plus, with
+    probability ``spike_p``, a spike drawn from ``spike_s`` (seconds of loop time).
+
+    Each operation a client starts is held up by its own delay before it goes on
+    the air (the caller waits for it), so operations started together may
+    overtake one another, as through a proxy that serves requests side by side;
+    with ``ordered`` they go on the air in the order they were started, each
+    waiting for the ones before it, as on one Bluetooth connection.  A reply (to
+    a read or a write request) is held up by another delay; notifications keep
+    their order, each no earlier than its delay.
+    """
+
+    latency_s: float = 0.0
+    spike_p: float = 0.0
+    spike_s: tuple[float, float] = (0.3, 0.7)
+    seed: int = 0
+    ordered: bool = False
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        low, high = self.spike_s
+        if self.latency_s < 0 or not 0 <= self.spike_p <= 1 or not 0 <= low <= high:
+            raise ValueError(f"not a link: {self}")
+        self._random = random.Random(self.seed)  # noqa: S311 (radio noise, not secrets)
+
+    def draw(self) -> float:
+        """The delay of the next packet."""
+        delay = self.latency_s
+        if self.spike_p and self._random.random() < self.spike_p:
+            delay += self._random.uniform(*self.spike_s)
+        return delay
+
+
+def _enforce_write_properties(server: Server) -> None:
+    """Answer writes as a real stack does: by what each characteristic declares."""
+    write_request = server.on_att_write_request
+    write_command = server.on_att_write_command
+
+    def declares(handle: int, flag: Characteristic.Properties) -> bool:
+        attribute = server.get_attribute(handle)
+        return not isinstance(attribute, Characteristic) or bool(attribute.properties & flag)
+
+    def on_write_request(bearer: att.Bearer, request: att.ATT_Write_Request) -> None:
+        if declares(request.attribute_handle, Characteristic.Properties.WRITE):
+            write_request(bearer, request)
+            return
+        refusal = att.ATT_Error_Response(
+            request_opcode_in_error=request.op_code,
+            attribute_handle_in_error=request.attribute_handle,
+            error_code=att.ATT_WRITE_NOT_PERMITTED_ERROR,
+        )
+        server.send_response(bearer, refusal)
+
+    def on_write_command(bearer: att.Bearer, request: att.ATT_Write_Command) -> None:
+        if declares(request.attribute_handle, Characteristic.Properties.WRITE_WITHOUT_RESPONSE):
+            write_command(bearer, request)
+
+    # The server looks its handlers up by name on itself for every request.
+    server.on_att_write_request = on_write_request
+    server.on_att_write_command = on_write_command
+
+
 class VirtualRadio:
     """The air between emulated desks and deskctl: one bumble link per event loop."""
 
@@ -80,6 +154,8 @@ class VirtualRadio:
     def __init__(self) -> None:
         self.link = LocalLink()  # type: ignore[no-untyped-call]
         self.peripherals: dict[str, tuple[Controller, Device]] = {}
+        self.delays: dict[str, LinkDelays] = {}
+        """The poor links, by peripheral address; the others are clean."""
         self._advertising: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
@@ -96,10 +172,12 @@ class VirtualRadio:
         name: str,
         build: Callable[[Device], None] | None = None,
         advertised_service_uuids: Iterable[str] = (),
+        delays: LinkDelays | None = None,
     ) -> Device:
         """Power on a peripheral at ``address``; ``build`` adds its GATT services.
 
         It advertises its name and services, and again after every disconnection.
+        ``delays`` makes the link to it a poor one.
         """
         address = address.upper()
         if address in self.peripherals:
@@ -107,6 +185,11 @@ class VirtualRadio:
         controller, device = _device_on(self.link, address, name)
         if build is not None:
             build(device)
+        _enforce_write_properties(device.gatt_server)
+        if delays is not None:
+            self.delays[address] = delays
+        else:
+            self.delays.pop(address, None)
         advertising = _advertising_data(name, advertised_service_uuids)
 
         async def advertise() -> None:
@@ -165,6 +248,9 @@ class BumbleClient(BaseBleakClient):
         self._peer: Peer | None = None
         self._closing = False
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
+        self._delays: LinkDelays | None = None
+        self._notified_until = 0.0  # notifications are delivered in order, none before this
+        self._sent_until = 0.0  # on an ordered link, nothing goes on the air before this
 
     @property
     def name(self) -> str:
@@ -186,6 +272,7 @@ class BumbleClient(BaseBleakClient):
             )
         self._controller, self._device = radio.central()
         self._closing = False
+        self._delays = radio.delays.get(self.address.upper())
         timeout = float(kwargs.get("timeout", self._timeout))
         try:
             await self._device.power_on()
@@ -258,12 +345,26 @@ class BumbleClient(BaseBleakClient):
             raise BleakError("Not connected")
         return self._peer
 
+    async def _held_up(self) -> None:
+        """One packet's time on a poor link."""
+        if self._delays is None:
+            return
+        loop = asyncio.get_running_loop()
+        at = loop.time() + self._delays.draw()
+        if self._delays.ordered:
+            at = max(at, self._sent_until + 1e-6)  # timers due together may run in any order
+            self._sent_until = at
+        await asyncio.sleep(at - loop.time())
+
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, **kwargs: Any
     ) -> bytearray:
         proxy: CharacteristicProxy[bytes] = characteristic.obj
+        await self._held_up()
         self._connected_peer()
-        return bytearray(await proxy.read_value())
+        value = bytearray(await proxy.read_value())
+        await self._held_up()
+        return value
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, **kwargs: Any
@@ -274,8 +375,14 @@ class BumbleClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
     ) -> None:
         proxy: CharacteristicProxy[bytes] = characteristic.obj
+        await self._held_up()
         self._connected_peer()
-        await proxy.write_value(bytes(data), with_response=response)
+        try:
+            await proxy.write_value(bytes(data), with_response=response)
+        except att.ATT_Error as error:
+            raise BleakError(f"the device refused the write: {error}") from None
+        if response:
+            await self._held_up()
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         await self._connected_peer().write_value(descriptor.handle, bytes(data), with_response=True)
@@ -286,7 +393,17 @@ class BumbleClient(BaseBleakClient):
         proxy: CharacteristicProxy[bytes] = characteristic.obj
 
         def deliver(value: bytes) -> None:
-            callback(bytearray(value))
+            if self._delays is None:
+                callback(bytearray(value))
+                return
+            loop = asyncio.get_running_loop()
+            at = max(loop.time() + self._delays.draw(), self._notified_until)
+            self._notified_until = at
+            loop.call_at(at, late, bytearray(value))
+
+        def late(value: bytearray) -> None:
+            if self._subscribers.get(characteristic.handle) is deliver:
+                callback(value)
 
         self._subscribers[characteristic.handle] = deliver
         await self._connected_peer().subscribe(proxy, deliver)

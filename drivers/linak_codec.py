@@ -116,6 +116,9 @@ DPG_RESPONSE = 0x01
 
 class DpgCommand(IntEnum):
     GET_SETUP = 0x0A
+    CURRENT_TIME = 0x16
+    FACTORY_RESET = 0x18
+    BLE_NAME = 0x26
     GET_CAPABILITIES = 0x80
     DESK_OFFSET = 0x81
     USER_ID = 0x86
@@ -124,6 +127,27 @@ class DpgCommand(IntEnum):
     MEMORY_2 = 0x8A
     MEMORY_3 = 0x8B
     MEMORY_4 = 0x8C
+    GET_LOG_ENTRY = 0x90
+
+
+# Every settings code the Linak app knows (its SDK's command list); a desk refuses any other.
+KNOWN_DPG_COMMANDS = frozenset(
+    {
+        *DpgCommand,
+        0x82,  # OEM id
+        0x83,  # OEM name
+        0x84,  # company id
+        0x85,  # company name
+        0x87,  # reminder time
+        *range(0xD8, 0xE0),  # reference speeds 1-8
+        0xF4,  # massage
+        0xF5,
+    }
+)
+# Settings that describe the controller and cannot be written.
+READ_ONLY_DPG_COMMANDS = frozenset({DpgCommand.GET_SETUP, DpgCommand.GET_CAPABILITIES, 0x90})
+DPG_REFUSAL = bytes([0x0B, 0x00])
+"""What a desk answered to a settings request it does not serve (not 01 first: a refusal)."""
 
 
 def memory_command(slot: int) -> DpgCommand:
@@ -224,6 +248,31 @@ USER_ID_LENGTH = 16
 DESKCTL_USER_ID = bytes([0x01]) + bytes(range(0x02, 0x02 + USER_ID_LENGTH))
 
 
+def user_id_valid(user_id_write: bytes) -> bool:
+    """Whether a desk takes this USER_ID write at all: the app writes 17 bytes."""
+    return 1 <= len(user_id_write) <= 1 + USER_ID_LENGTH
+
+
 def user_id_accepted(user_id_write: bytes) -> bool:
     """Whether a USER_ID write unlocks moves on a controller that needs one."""
     return len(user_id_write) >= 1 and user_id_write[0] == 0x01
+
+
+# -- errors (CONTROL ERROR) ------------------------------------------------------------------
+
+ERROR_COLLISION = 0x3B
+"""The desk ran into something, stopped, and backs off; it then ignores moves until a STOP."""
+ERROR_INTERRUPTED = 0x10
+"""A different height reached a travelling desk and halted it (no fault)."""
+
+
+def encode_error(code: int | None) -> bytes:
+    """An error notification: ``01 00 <code>``, or the empty frame that follows it."""
+    return b"" if code is None else bytes([0x01, 0x00, code])
+
+
+def decode_error(data: bytes) -> int | None:
+    """The error code in an error notification or read; None when it reports no error."""
+    if len(data) < 3 or data[2] == 0:
+        return None
+    return data[2]

@@ -8,12 +8,19 @@ It is built like the real thing in three parts:
   speaking :mod:`deskctl.drivers.linak_codec`: height/speed notifications while
   moving, two-byte commands that run the motor for about a second, a
   reference-input target that must be rewritten or the desk stops, the DPG
-  settings protocol (capabilities, base offset, user id, memory slots).
+  settings protocol (capabilities, base offset, user id, memory slots), and the
+  error characteristic that reports a collision.  It is as strict as the
+  sources say a desk is: a write a characteristic does not declare, an unknown
+  or read-only setting and an empty user id are refused, and after a collision
+  it ignores everything but a STOP.
 * **Use cases**: what tests and people do to a desk: put something in the way,
   pull the plug, plug it back in.
 
-Any bleak client reaches it through :mod:`deskctl.drivers.ble_bumble`, including
-published Linak clients that know nothing of deskctl.
+:meth:`LinakOptions.seeded` draws one desk from the range the sources describe
+(travel, speeds, reaction, the move-to watchdog, the user-id gate, how it
+answers and stops); see firmware-notes/linak-dpg.md.  Any bleak client reaches
+it through :mod:`deskctl.drivers.ble_bumble`, including published Linak clients
+that know nothing of deskctl.
 """
 
 from __future__ import annotations
@@ -21,8 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bumble.device import Connection, Device
@@ -30,16 +36,15 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from deskctl.clock import Clock, LoopClock
 from deskctl.drivers import linak_codec as codec
-from deskctl.drivers.ble_bumble import VirtualRadio
+from deskctl.drivers.ble_bumble import LinkDelays, VirtualRadio
 from deskctl.drivers.motor_loop import MotorLoop
 from deskctl.errors import ProtocolError
-from deskctl.model import Direction
+from deskctl.model import Direction, Fault
 from deskctl.physics import MotorModel, MotorParams
 
 log = logging.getLogger(__name__)
 
-_NOTIFY = Characteristic.Properties.READ | Characteristic.Properties.NOTIFY
-_WRITE = Characteristic.Properties.WRITE | Characteristic.Properties.WRITE_WITHOUT_RESPONSE
+_PROPS = Characteristic.Properties
 _READABLE = Characteristic.READABLE
 _WRITEABLE = Characteristic.WRITEABLE
 
@@ -49,7 +54,7 @@ class LinakOptions:
     """What makes one emulated Linak desk different from another."""
 
     params: MotorParams = field(default_factory=MotorParams)
-    """Physics; ``min_mm`` is also the desk's base height."""
+    """Physics; ``min_mm`` is also the desk's base height, ``max_mm`` its top."""
     name: str = "Desk 8586"
     height_mm: float = 720.0
     memory_slots: int = 3
@@ -60,10 +65,53 @@ class LinakOptions:
     """How long one UP or DOWN command runs the motor."""
     reference_timeout_s: float = 0.5
     """The desk stops a move-to when its target is not rewritten within this time."""
+    retarget_gap_s: float = 0.0
+    """A height different from the last one is ignored unless the desk has heard no
+    height for this long, and a different height halts a travelling desk (0: it redirects)."""
+    stop_ends_move_to: bool = True
+    """Whether STOP brakes a desk heading for a target (one DPG1M ignored it)."""
+    error_clear_s: float | None = None
+    """An empty error frame follows an error after this long (None: never)."""
+    missing_slot_answer: bytes = codec.DPG_REFUSAL
+    """The answer for a memory slot the desk does not have."""
     obstacle_mm: float | None = None
-    link_jitter_s: float = 0.0
-    """Each write reaches the controller up to this much late (in order), as over a busy radio."""
-    seed: int = 0
+    link: LinkDelays | None = None
+    """The Bluetooth link to the desk (None: a clean one)."""
+
+    @classmethod
+    def seeded(cls, seed: int, **overrides: Any) -> LinakOptions:
+        """One desk drawn from the range the published sources describe; ``seed`` picks it."""
+        draw = random.Random(seed)  # noqa: S311 (variety, not secrets)
+        top_speed = draw.uniform(32.0, 62.0)
+        coast = draw.uniform(0.3, 0.8)
+        # A stop while the controller brakes onto its target runs up to this far past it.
+        overrun = draw.uniform(0.0, 0.5)
+        soft = top_speed / coast
+        landing = 1 / (1 / soft - 2 * overrun / top_speed**2)
+        params = MotorParams(
+            min_mm=round(draw.uniform(620.0, 640.0), 1),
+            max_mm=round(draw.uniform(1115.0, 1280.0), 1),
+            top_speed_mm_s=top_speed,
+            ramp_s=draw.uniform(0.6, 2.2),
+            coast_s=coast,
+            landing_s=top_speed / landing,
+            stop_latency_s=draw.uniform(0.0, 0.15),
+            report_interval_s=draw.uniform(0.05, 0.2),
+            backoff_mm=draw.uniform(10.0, 40.0),
+        )
+        options = cls(
+            params=params,
+            name=f"Desk {seed % 10000:04d}",
+            height_mm=round(draw.uniform(params.min_mm + 60.0, params.min_mm + 160.0), 1),
+            memory_slots=draw.choice([2, 3, 3, 4]),
+            needs_user_id=draw.random() < 0.5,
+            reference_timeout_s=draw.uniform(0.45, 0.9),
+            retarget_gap_s=draw.uniform(0.8, 0.9) if draw.random() < 0.3 else 0.0,
+            stop_ends_move_to=draw.random() < 0.5,
+            error_clear_s=0.8 if draw.random() < 0.7 else None,
+            missing_slot_answer=draw.choice([codec.DPG_REFUSAL, bytes.fromhex("010500ffffffff")]),
+        )
+        return replace(options, **overrides)
 
 
 class LinakEmulator:
@@ -82,16 +130,17 @@ class LinakEmulator:
         self.user_id = bytes(1 + codec.USER_ID_LENGTH)
         self.unlocked = not self.options.needs_user_id
         self.received: list[tuple[str, bytes]] = []
-        """Every write from a central, in order: (characteristic UUID, bytes)."""
+        """Every write from a central that reached the controller, in order: (UUID, bytes)."""
         self.address = ""
         self._radio: VirtualRadio | None = None
         self._device: Device | None = None
         self.loop = MotorLoop(self.model, self.clock, self._on_tick)
         self._reference_at: float | None = None
+        self._height_at: float | None = None  # when the last height arrived, and which
+        self._height_raw: bytes = b""
+        self._collision_told = False
         self._chars: dict[str, Characteristic[Any]] = {}
-        self._answers: set[asyncio.Task[None]] = set()
-        self._random = random.Random(self.options.seed)  # noqa: S311 (radio noise, not secrets)
-        self._last_delivery = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- use cases ----------------------------------------------------------------------------
 
@@ -105,6 +154,7 @@ class LinakEmulator:
             self.options.name,
             build=self._add_services,
             advertised_service_uuids=[codec.SERVICE_CONTROL],
+            delays=self.options.link,
         )
 
     async def out_of_range(self) -> None:
@@ -118,11 +168,13 @@ class LinakEmulator:
         await self.start(self.address, self._radio)
 
     async def power_cut(self) -> None:
-        """The desk loses power: the motor stops and the link drops."""
-        self.model.stop(self.clock.now())
+        """The desk loses power: the motor stops and the link drops (a collision lock stays)."""
+        self.model.release(self.clock.now())
         await self.out_of_range()
         await self.loop.stop()
         self.model.advance(self.model.now + 10.0)  # it coasts to rest unobserved
+        for task in self._tasks:
+            task.cancel()
 
     async def settled(self) -> None:
         """Wait until the motor has come to rest."""
@@ -136,85 +188,69 @@ class LinakEmulator:
         self.model.advance(self.clock.now())
         return self.model.height_mm
 
+    @property
+    def collision_locked(self) -> bool:
+        """Stopped on a collision and ignoring moves until a STOP."""
+        return self.model.fault is Fault.COLLISION
+
     # -- service ------------------------------------------------------------------------------
 
     def _add_services(self, device: Device) -> None:
-        def char(
-            uuid: str, properties: Characteristic.Properties, value: Any, permissions: Any = None
-        ) -> Characteristic[Any]:
-            made = Characteristic(uuid, properties, permissions or (_READABLE | _WRITEABLE), value)
+        def char(uuid: str, properties: Characteristic.Properties, value: Any) -> None:
+            made = Characteristic(uuid, properties, _READABLE | _WRITEABLE, value)
             self._chars[uuid] = made
-            return made
 
+        write_either = _PROPS.WRITE | _PROPS.WRITE_WITHOUT_RESPONSE
+        char(codec.CHAR_COMMAND, write_either, CharacteristicValue(write=self._on_command))
+        char(
+            codec.CHAR_ERROR,
+            _PROPS.READ | _PROPS.NOTIFY,
+            CharacteristicValue(read=lambda _: self._error_now()),
+        )
+        char(
+            codec.CHAR_DPG,
+            _PROPS.READ | _PROPS.WRITE | _PROPS.NOTIFY,
+            CharacteristicValue(read=lambda _: b"", write=self._on_dpg),
+        )
+        char(
+            codec.CHAR_HEIGHT_SPEED,
+            _PROPS.READ | _PROPS.NOTIFY,
+            CharacteristicValue(read=lambda _: self._height_speed()),
+        )
+        char(codec.CHAR_MASK, _PROPS.READ, b"\x01")
+        char(codec.CHAR_DETECT_MASK, _PROPS.READ, b"\x01")
+        # The move-to target takes commands only: a write request is refused by the stack.
+        char(
+            codec.CHAR_REFERENCE_INPUT,
+            _PROPS.WRITE_WITHOUT_RESPONSE,
+            CharacteristicValue(write=self._on_reference),
+        )
+        chars = self._chars
         device.add_services(
             [
                 Service(
-                    codec.SERVICE_CONTROL,
-                    [
-                        char(
-                            codec.CHAR_COMMAND,
-                            _WRITE,
-                            CharacteristicValue(write=self._delayed(self._on_command)),
-                        ),
-                        char(codec.CHAR_ERROR, _NOTIFY, bytes(1)),
-                    ],
+                    codec.SERVICE_CONTROL, [chars[codec.CHAR_COMMAND], chars[codec.CHAR_ERROR]]
                 ),
-                Service(
-                    codec.SERVICE_DPG,
-                    [
-                        char(
-                            codec.CHAR_DPG,
-                            _NOTIFY | _WRITE,
-                            CharacteristicValue(
-                                read=lambda _: b"", write=self._delayed(self._on_dpg)
-                            ),
-                        )
-                    ],
-                ),
+                Service(codec.SERVICE_DPG, [chars[codec.CHAR_DPG]]),
                 Service(
                     codec.SERVICE_REFERENCE_OUTPUT,
                     [
-                        char(
-                            codec.CHAR_HEIGHT_SPEED,
-                            _NOTIFY,
-                            CharacteristicValue(read=lambda _: self._height_speed()),
-                        ),
-                        char(codec.CHAR_MASK, Characteristic.Properties.READ, b"\x01"),
-                        char(codec.CHAR_DETECT_MASK, Characteristic.Properties.READ, b"\x01"),
+                        chars[codec.CHAR_HEIGHT_SPEED],
+                        chars[codec.CHAR_MASK],
+                        chars[codec.CHAR_DETECT_MASK],
                     ],
                 ),
-                Service(
-                    codec.SERVICE_REFERENCE_INPUT,
-                    [
-                        char(
-                            codec.CHAR_REFERENCE_INPUT,
-                            _WRITE,
-                            CharacteristicValue(write=self._delayed(self._on_reference)),
-                        )
-                    ],
-                ),
+                Service(codec.SERVICE_REFERENCE_INPUT, [chars[codec.CHAR_REFERENCE_INPUT]]),
             ]
         )
-
-    def _delayed(
-        self, handler: Callable[[Connection, bytes], None]
-    ) -> Callable[[Connection, bytes], None]:
-        """Deliver writes to ``handler`` after the link's jitter, never out of order."""
-        if not self.options.link_jitter_s:
-            return handler
-
-        def deliver(connection: Connection, value: bytes) -> None:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            at = max(now + self._random.uniform(0, self.options.link_jitter_s), self._last_delivery)
-            self._last_delivery = at
-            loop.call_at(at, handler, connection, bytes(value))
-
-        return deliver
 
     def _height_speed(self) -> bytes:
         self.model.advance(self.clock.now())
         return codec.encode_height_speed(self.model.height_mm - self.base_mm, self.model.speed_mm_s)
+
+    def _error_now(self) -> bytes:
+        self.model.advance(self.clock.now())
+        return codec.encode_error(codec.ERROR_COLLISION if self.collision_locked else None)
 
     def _on_command(self, _: Connection, value: bytes) -> None:
         self.received.append((codec.CHAR_COMMAND, bytes(value)))
@@ -225,8 +261,13 @@ class LinakEmulator:
             return
         now = self.clock.now()
         if command is codec.Command.STOP:
-            self._reference_at = None
-            self.model.stop(now)
+            if self._reference_at is not None and not self.options.stop_ends_move_to:
+                self.model.advance(now)
+                if self.model.fault is Fault.COLLISION:
+                    self.model.fault = None  # it still re-arms, but the move-to runs on
+            else:
+                self._reference_at = None
+                self.model.stop(now)
         elif command in (codec.Command.UP, codec.Command.DOWN) and self.unlocked:
             direction = Direction.UP if command is codec.Command.UP else Direction.DOWN
             self._reference_at = None
@@ -241,12 +282,36 @@ class LinakEmulator:
             log.warning("ignored: %s", error)
             return
         now = self.clock.now()
+        if self.collision_locked or not self.unlocked:
+            return  # a locked controller ignores every height until a STOP
         if target is None:
             self._reference_at = None
             self.model.release(now)
-        elif self.unlocked and self.model.move_to(self.base_mm + target, now):
+        elif self._takes_height(bytes(value), now) and self.model.move_to(
+            self.base_mm + target, now
+        ):
             self._reference_at = now
         self._kick()
+
+    def _takes_height(self, raw: bytes, now: float) -> bool:
+        """The same height sustains a move; a different one needs a quiet controller."""
+        gap = self.options.retarget_gap_s
+        quiet = self._height_at is None or now - self._height_at >= gap
+        same = raw == self._height_raw
+        self._height_at = now  # every height restarts the controller's clock
+        if same or not gap:
+            self._height_raw = raw
+            return True
+        if self.model.busy:
+            # A different height reaches a travelling desk: it halts rather than turns.
+            self._reference_at = None
+            self.model.release(now)
+            self._tell_error(codec.ERROR_INTERRUPTED)
+            return False
+        if not quiet:
+            return False
+        self._height_raw = raw
+        return True
 
     def _on_dpg(self, _: Connection, value: bytes) -> None:
         self.received.append((codec.CHAR_DPG, bytes(value)))
@@ -255,21 +320,15 @@ class LinakEmulator:
         except ProtocolError as error:
             log.warning("ignored: %s", error)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._notify(codec.CHAR_DPG, self._answer(request))
-        )
-        self._answers.add(task)  # keep it alive until the answer is out
-        task.add_done_callback(self._answers.discard)
+        self._spawn(self._notify(codec.CHAR_DPG, self._answer(request)))
 
     def _answer(self, request: codec.DpgRequest) -> bytes:
         command = request.command
-        if command == codec.DpgCommand.USER_ID and request.write:
-            self.user_id = request.data[: 1 + codec.USER_ID_LENGTH]
-            self.unlocked = self.unlocked or codec.user_id_accepted(request.data)
-            payload = b""
-        elif request.write:
-            payload = b""  # other settings are accepted and forgotten
-        elif command == codec.DpgCommand.GET_CAPABILITIES:
+        if command not in codec.KNOWN_DPG_COMMANDS:
+            return codec.DPG_REFUSAL
+        if request.write:
+            return self._write_setting(request)
+        if command == codec.DpgCommand.GET_CAPABILITIES:
             payload = codec.DpgCapabilities(self.options.memory_slots).encode()
         elif command == codec.DpgCommand.DESK_OFFSET:
             payload = codec.encode_position(self.base_mm)
@@ -278,12 +337,24 @@ class LinakEmulator:
         elif codec.DpgCommand.MEMORY_1 <= command <= codec.DpgCommand.MEMORY_4:
             slot = command - codec.DpgCommand.MEMORY_1 + 1
             if slot not in self.memories:
-                return bytes([0x0B, 0x00])  # what a desk with fewer slots answers
+                return self.options.missing_slot_answer
             height = self.memories[slot]
             payload = codec.encode_position(None if height is None else height - self.base_mm)
         else:
-            payload = b""
+            payload = b""  # known, but nothing the emulator keeps
         return codec.encode_dpg_response(payload)
+
+    def _write_setting(self, request: codec.DpgRequest) -> bytes:
+        command = request.command
+        if command in codec.READ_ONLY_DPG_COMMANDS or not request.data:
+            return codec.DPG_REFUSAL
+        if command == codec.DpgCommand.USER_ID:
+            if not codec.user_id_valid(request.data):
+                return codec.DPG_REFUSAL
+            self.user_id = request.data.ljust(1 + codec.USER_ID_LENGTH, b"\x00")
+            self.unlocked = self.unlocked or codec.user_id_accepted(request.data)
+        # Other settings are acknowledged and forgotten.
+        return codec.encode_dpg_response(b"")
 
     # -- the controller's loop ----------------------------------------------------------------
 
@@ -299,7 +370,25 @@ class LinakEmulator:
             # The target was not refreshed in time: the controller gives up and stops.
             self._reference_at = None
             self.model.release(now)
+        if self.collision_locked and not self._collision_told:
+            self._reference_at = None
+            self._tell_error(codec.ERROR_COLLISION)
+        self._collision_told = self.collision_locked
         await self._notify(codec.CHAR_HEIGHT_SPEED, self._height_speed())
+
+    def _tell_error(self, code: int) -> None:
+        self._spawn(self._notify(codec.CHAR_ERROR, codec.encode_error(code)))
+        if self.options.error_clear_s is not None:
+            self._spawn(self._clear_error_later(self.options.error_clear_s))
+
+    async def _clear_error_later(self, delay_s: float) -> None:
+        await self.clock.sleep(delay_s)
+        await self._notify(codec.CHAR_ERROR, codec.encode_error(None))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # keep it alive until it is done
+        task.add_done_callback(self._tasks.discard)
 
     async def _notify(self, uuid: str, value: bytes) -> None:
         if self._device is not None:

@@ -61,14 +61,19 @@ def _linak(url: DeskURL, paths: Paths) -> Desk:
         raise UnknownDeskURL("linak:// needs the desk's address, like linak://C2:6D:4A:10:22:33")
     if url.options:
         raise UnknownDeskURL(f"linak:// takes no options, not {', '.join(url.options)}")
-    return LinakDesk(url.address)
+    return LinakDesk(url.address, remember=paths.state_file("linak", url.address))
 
 
 def _linak_emulated(url: DeskURL, paths: Paths) -> Desk:
     from deskctl.drivers import linak_emulated
 
     name = url.address or "default"
-    return linak_emulated.from_url(name, url.options, paths.state_file("linak-emu", name))
+    return linak_emulated.from_url(
+        name,
+        url.options,
+        paths.state_file("linak-emu", name),
+        remember=paths.state_file("linak", f"emu-{name}"),
+    )
 
 
 def _move_to_option(url: DeskURL) -> bool | None:

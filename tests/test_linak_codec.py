@@ -118,3 +118,22 @@ def test_decoders_raise_only_protocol_errors(data: bytes) -> None:
     ):
         with contextlib.suppress(ProtocolError):
             decode(data)
+
+
+def test_error_frames_from_a_dpg1m() -> None:
+    assert codec.decode_error(bytes.fromhex("01003b")) == codec.ERROR_COLLISION
+    assert codec.decode_error(bytes.fromhex("010010")) == codec.ERROR_INTERRUPTED
+    assert codec.decode_error(b"") is None  # the empty frame that follows an error
+    assert codec.decode_error(bytes.fromhex("010000")) is None
+    assert codec.encode_error(codec.ERROR_COLLISION) == bytes.fromhex("01003b")
+    assert codec.encode_error(None) == b""
+
+
+def test_settings_codes_the_app_knows() -> None:
+    assert {0x80, 0x81, 0x86, 0x89, 0x8C, 0xD8, 0xDF, 0xF5} <= codec.KNOWN_DPG_COMMANDS
+    assert 0x42 not in codec.KNOWN_DPG_COMMANDS
+    with pytest.raises(ProtocolError, match="refused"):
+        codec.decode_dpg_response(codec.DPG_REFUSAL)
+    assert codec.user_id_valid(codec.DESKCTL_USER_ID)
+    assert not codec.user_id_valid(b"")
+    assert not codec.user_id_valid(bytes(18))

@@ -22,12 +22,12 @@ HARNESS = Path(__file__).parent / "peers" / "move_with_peer.py"
 DESKCTL_PATH = Path(deskctl.__file__).parent.parent
 
 
-def drive(peer: str, *targets: float, tmp_path: Path) -> list[dict[str, Any]]:
+def drive(peer: str, *args: str | float, tmp_path: Path) -> list[dict[str, Any]]:
     python = ROOT / ".venv-peers" / peer / "bin" / "python"
     if not python.exists():
         pytest.fail(f"{python} is missing: run scripts/setup --test")
     result = subprocess.run(
-        [str(python), str(HARNESS), peer, *map(str, targets)],
+        [str(python), str(HARNESS), peer, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -46,3 +46,15 @@ def test_published_client_moves_the_emulated_desk(peer: str, tmp_path: Path) -> 
     for move in moves:
         # Both clients end within a few millimetres on real desks; so must they here.
         assert move["final_mm"] == pytest.approx(move["target_mm"], abs=5.0), move
+
+
+@pytest.mark.parametrize("peer", ["idasen", "linak-controller"])
+def test_published_clients_move_seeded_desks(peer: str, tmp_path: Path) -> None:
+    """The seeded range (user-id gates, watchdogs, bases, answers) stays within what real
+    clients cope with: each lands on every desk, within a millimetre of its rounding."""
+    desks = ["--desk", "3:1100,700", "--desk", "4:1100,690", "--desk", "13:1100,700"]
+    moves = drive(peer, *desks, tmp_path=tmp_path)
+    assert len(moves) == 6
+    for move in moves:
+        assert move["problem"] == "", move
+        assert move["final_mm"] == pytest.approx(move["target_mm"], abs=1.0), move

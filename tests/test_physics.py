@@ -139,3 +139,18 @@ def test_minimum_move_time_is_triangular_for_short_moves() -> None:
     params = MotorParams(top_speed_mm_s=40.0, ramp_s=1.0, coast_s=1.0)
     # Accelerate and brake at 40 mm/s² over 10 mm: 5 mm each, sqrt(2*5/40) s each.
     assert params.minimum_move_time(10.0) == pytest.approx(2 * (10 / 40) ** 0.5)
+
+
+@pytest.mark.parametrize(("landing_s", "runs_past"), [(None, False), (0.35, True)])
+def test_a_stop_while_braking_onto_the_target_runs_past_only_if_landing_brakes_harder(
+    landing_s: float | None, runs_past: bool
+) -> None:
+    params = MotorParams(coast_s=0.5, landing_s=landing_s)
+    model = MotorModel(params, 700.0)
+    model.move_to(900.0, 0.0)
+    while 900.0 - model.height_mm > 3.0:  # braking onto the target by now
+        model.advance(model.now + 0.005)
+    model.release(model.now)
+    furthest = max(run_until_idle(model))
+    assert (furthest > 900.0 + 0.05) is runs_past
+    assert furthest <= 900.0 + 2.0
