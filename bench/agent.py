@@ -34,13 +34,17 @@ IDASEN = str(ROOT / ".venv-peers" / "idasen" / "bin" / "idasen")
 RUNS = 15
 MOVES = 40
 IDLE_S = 60.0
+SETTLE_S = 3.0
+
+
+def cached(env: dict[str, str]) -> dict[str, str]:
+    """Python's compiled-module cache on, as for an installed program (for every side)."""
+    return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def wall_time(command: list[str], env: dict[str, str]) -> float:
-    # Python's compiled-module cache on, as for an installed program (for both sides).
-    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
-    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(command, env=cached(env), stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
 
 
@@ -156,7 +160,7 @@ async def _latencies(env: dict[str, str]) -> tuple[list[float], list[float], lis
                 await told.next("send_target")
                 began = time.perf_counter()
                 process = await asyncio.create_subprocess_exec(
-                    DESKCTL, "--desk", url, "stop", env=env, stdout=subprocess.DEVNULL
+                    DESKCTL, "--desk", url, "stop", env=cached(env), stdout=subprocess.DEVNULL
                 )
                 processes.append(await told.next("_halt") - began)
                 await process.wait()
@@ -215,6 +219,7 @@ def idle_rows() -> list[Row]:
                 holder.stdout.readline()  # the agent holds its desk
             pid = agent_pid(Path(env["XDG_RUNTIME_DIR"]) / "deskctl")
             assert pid is not None
+            time.sleep(SETTLE_S)  # the desks' first states and files are written
             cpu_before, wakes_before = cpu_and_wakeups(pid)
             began = time.monotonic()
             time.sleep(IDLE_S)

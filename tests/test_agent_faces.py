@@ -179,7 +179,7 @@ async def _interface_with_others(url: str) -> None:
         stopped = await asyncio.to_thread(_deskctl, "--desk", url, "stop")
         assert stopped.returncode == 0, stopped.stderr
         rest = await _until(desk, lambda s: not s.moving)
-        assert 730.0 < rest.height_mm < 890.0
+        assert 730.0 < rest.height_mm < 900.0  # short of the sitting height
 
 
 def _deskctl(*args: str) -> subprocess.CompletedProcess[str]:
