@@ -541,3 +541,29 @@ async def test_settings_find_a_desk_by_scanning_and_connect_to_it() -> None:
             assert app.desk is not None
             assert app.desk.info.family == "linak"
         await emulator.power_cut()
+
+
+@pytest.mark.parametrize(
+    ("answer", "then"), [("skip", "closed"), ("snooze", "closed"), ("confirm", "moving")]
+)
+async def test_an_answer_from_another_face_closes_the_card_or_shows_the_move(
+    answer: str, then: str
+) -> None:
+    from deskctl.policy.engine import Confirm, Skip, Snooze
+
+    app = make_app("sim://tui")  # real speed: the move is still under way when looked at
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        screen = await advance_to_prompt(app, pilot)
+        elsewhere = {"skip": Skip(), "snooze": Snooze(), "confirm": Confirm()}[answer]
+        assert app.runner is not None
+        app.runner.tell(elsewhere)  # as a terminal or MQTT would, not through the card
+        async with asyncio.timeout(10):
+            while isinstance(app.screen, TransitionScreen) and not screen.moving:
+                await pilot.pause()
+        if then == "closed":
+            assert not isinstance(app.screen, TransitionScreen)
+        else:
+            assert app.screen is screen
+            assert "Moving the desk" in str(screen.query_one("#countdown", Label).render())
+            assert all(button.disabled for button in screen.query(Button))

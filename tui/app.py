@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from deskctl.agent.followed import FollowedSchedule
     from deskctl.desk import Desk
     from deskctl.history import History
-    from deskctl.policy.engine import Action, Event, Settings
+    from deskctl.policy.engine import Action, Event, Settings, State
     from deskctl.policy.runner import Runner
     from deskctl.profiles.model import SchedulePrefs
     from deskctl.profiles.store import ProfileStore
@@ -424,6 +424,8 @@ class DeskApp(App[None]):
         self._show_presets(desk)
 
     def on_desk_update(self, message: DeskUpdate) -> None:
+        if not self.query("#height"):
+            return  # the app is closing: a last state of a desk still moving has no screen
         state = message.state
         self.query_one("#height", Digits).update(self._number(state.height_mm))
         self.query_one(Gauge).height_mm = state.height_mm
@@ -554,12 +556,19 @@ class DeskApp(App[None]):
                 heights=heights,
                 show=self._show_action,
                 clock=self.clock,
+                stepped=self._schedule_stepped,
             )
         self.run_worker(self.runner.run(), group="schedule", exclusive=True)
         self._show_schedule()
 
-    def _schedule_stepped(self, _: object) -> None:
-        self.call_later(self._show_schedule)
+    def _schedule_stepped(self, state: State) -> None:
+        self.call_later(self._follow_schedule, state)
+
+    def _follow_schedule(self, state: State) -> None:
+        card = self._transition
+        if card is not None and card.is_attached:
+            card.follow(state.phase)
+        self._show_schedule()
 
     def _show_action(self, action: Action) -> None:
         self.post_message(EngineAction(action))

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from deskctl.policy.engine import Prompt
+from deskctl.policy.engine import Phase, Prompt
 from deskctl.policy.exercises import Exercise, Library
 
 
@@ -99,6 +99,22 @@ class TransitionScreen(ModalScreen[None]):
         buttons.remove_children()
         buttons.mount(Button("Done (y)", id="done", variant="success"))
         buttons.mount(Button("Skip it (n)", id="not-done"))
+
+    def follow(self, phase: Phase) -> None:
+        """The schedule moved on, perhaps by an answer from another face (a terminal, MQTT)
+        or because the prompt lapsed: the card shows the move, or closes."""
+        if self.exercising or phase is Phase.PROMPT:
+            return
+        if phase is Phase.MOVING:
+            if not self.moving:
+                self.moving = True
+                self.query_one("#countdown", Label).update(self._countdown_text())
+                for button in self.query(Button):
+                    button.disabled = True
+            return
+        # Skipped, snoozed or lapsed; the move failed; or it arrived with no exercise to show
+        # (an exercise comes before the step that ends the move, and keeps the card).
+        self.dismiss()
 
     def action_answer(self, answer: str) -> None:
         if self.exercising:
