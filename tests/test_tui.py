@@ -549,13 +549,14 @@ async def test_settings_find_a_desk_by_scanning_and_connect_to_it() -> None:
 async def test_an_answer_from_another_face_closes_the_card_or_shows_the_move(
     answer: str, then: str
 ) -> None:
-    from deskctl.policy.engine import Confirm, Skip, Snooze
+    from deskctl.policy.engine import Confirm, Event, Skip, Snooze
 
     app = make_app("sim://tui")  # real speed: the move is still under way when looked at
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(app)
         screen = await advance_to_prompt(app, pilot)
-        elsewhere = {"skip": Skip(), "snooze": Snooze(), "confirm": Confirm()}[answer]
+        answers: dict[str, Event] = {"skip": Skip(), "snooze": Snooze(), "confirm": Confirm()}
+        elsewhere = answers[answer]
         assert app.runner is not None
         app.runner.tell(elsewhere)  # as a terminal or MQTT would, not through the card
         async with asyncio.timeout(10):
