@@ -673,7 +673,11 @@ def _interrupted(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     import asyncio
+    import logging
 
+    if args.command not in ("serve", "agent"):  # those two log on their own terms
+        # A failure is one "deskctl:" line; what the libraries log on the way is not shown.
+        logging.basicConfig(handlers=[logging.NullHandler()])
     main_task = asyncio.current_task()
     if main_task is not None:
         # SIGTERM stops the desk the way Ctrl-C does.
