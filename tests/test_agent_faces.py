@@ -114,6 +114,21 @@ def test_a_watcher_sees_the_schedules_move_and_the_handsets() -> None:
                 await elapse(60)
                 assert abs(seen.moves()[-1][1] - 720.0) <= 2.6
                 assert schedule.state.posture.value == "sit"  # followed, not fought
+                # A second face joins with another rhythm: the schedule is reconfigured in
+                # place, and the bout in progress goes on (no "off" in the history).
+                other = FollowedSchedule(
+                    watcher,
+                    engine,
+                    heights=HEIGHTS,
+                    show=lambda _: None,
+                    profile=None,
+                    schedule={**ALL_DAY, "sit_minutes": 30},
+                )
+                joining = asyncio.create_task(other.run())
+                await other.started.wait()
+                await elapse(60)
+                assert other.state.posture.value == "sit"
+                joining.cancel()
                 following.cancel()
                 seen.stop()
         finally:
