@@ -36,9 +36,9 @@ ALL_DAY = {"hours": {day: ["00:00-23:59"] for day in WEEKDAYS}}
 
 
 @asynccontextmanager
-async def agent_here() -> AsyncIterator[Agent]:
+async def agent_here(settings: AgentSettings | None = None) -> AsyncIterator[Agent]:
     """An agent in this process and loop (on virtual time in these tests)."""
-    agent = Agent(Paths.from_env(), AgentSettings())
+    agent = Agent(Paths.from_env(), settings or AgentSettings())
     listening = asyncio.Event()
     serving = asyncio.create_task(agent.serve(listening.set))
     await listening.wait()
@@ -143,6 +143,21 @@ def test_a_watcher_sees_the_schedules_move_and_the_handsets() -> None:
             ("sit", "manual"),
             ("off", "deskctl stopped"),
         ]
+
+    run_virtual(scenario())
+
+
+def test_a_desk_let_go_and_asked_for_again_at_once_is_opened_again() -> None:
+    async def scenario() -> None:
+        paths = Paths.from_env()
+        async with agent_here(AgentSettings(keep_open_s=0.0)) as agent, asyncio.timeout(60):
+            for n in range(10):
+                async with open_remote_desk("sim://again", paths, start=False) as desk:
+                    assert desk.state.height_mm == 720.0
+                if n % 2:
+                    await elapse(0)  # sometimes the close has begun, sometimes not
+            await elapse(1)
+            assert not agent.desks
 
     run_virtual(scenario())
 

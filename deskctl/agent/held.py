@@ -40,6 +40,9 @@ class HeldDesk:
         self._opening: asyncio.Task[Desk] | None = None
         self._closing: asyncio.TimerHandle | None = None
         self._hold: _Hold | None = None
+        self.closing = False
+        self.closed = asyncio.Event()
+        """Set once the connection is closed and the desk's lock let go."""
 
     # -- the connection -----------------------------------------------------------------------
 
@@ -101,7 +104,7 @@ class HeldDesk:
         return not self.sessions and not self.schedule.running
 
     def consider_closing(self) -> None:
-        if not self.idle or self._closing is not None:
+        if not self.idle or self._closing is not None or self.closing:
             return
         delay = self.agent.settings.keep_open_s
         self._closing = asyncio.get_running_loop().call_later(
@@ -110,16 +113,23 @@ class HeldDesk:
 
     async def close(self) -> None:
         """Stop the schedule and any motion, disconnect, and forget this desk."""
+        if self.closing:
+            await self.closed.wait()
+            return
+        self.closing = True
         if self._closing is not None:
             self._closing.cancel()
             self._closing = None
-        await self.schedule.stop()
-        if self._hold is not None:
-            self._hold.cancel()
-        self.desk = None
-        self._opening = None
-        await self._stack.aclose()
-        self.agent.forget(self)
+        try:
+            await self.schedule.stop()
+            if self._hold is not None:
+                self._hold.cancel()
+            self.desk = None
+            self._opening = None
+            await self._stack.aclose()
+        finally:
+            self.agent.forget(self)
+            self.closed.set()
         log.info("released %s", self.key)
 
     # -- holding a direction ------------------------------------------------------------------

@@ -408,6 +408,8 @@ class Session:
         kept = self.agent.desks.get(key)
         if kept is not None and kept.idle and kept.url.options != url.options:
             await kept.close()  # nobody uses it: open it the way this URL says
+        elif kept is not None and kept.closing:
+            await kept.closed.wait()  # its lock is let go before the desk is opened again
         held = self.agent.held(key, url)
         held.join(self)
         try:
