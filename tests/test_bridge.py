@@ -370,9 +370,13 @@ def serve(broker: Broker, home: Path, url: str = DESK) -> subprocess.Popen[str]:
         f'[desks.office]\nurl = "{url}"\n\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nnode = "room1"\n'
     )
+    return start_deskctl({**os.environ, "DESKCTL_CONFIG": str(config)}, "serve")
+
+
+def start_deskctl(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "deskctl", "serve"],
-        env={**os.environ, "DESKCTL_CONFIG": str(config)},
+        [sys.executable, "-m", "deskctl", *args],
+        env=env,
         stderr=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).parent,
@@ -415,16 +419,6 @@ def test_deskctl_serve_with_a_broken_mqtt_table(isolated_home: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"deskctl: {config}, line 3: mqtt.keepalive: must be a whole number from 5 to 3600"
     ]
-
-
-def start_deskctl(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "deskctl", *args],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).parent,
-    )
 
 
 async def test_serve_is_the_agent_so_commands_and_the_broker_share_the_desk(
