@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,8 +15,10 @@ from deskctl.calibrate import calibrate
 from deskctl.clock import LoopClock
 from deskctl.drivers import jiecang_codec as codec
 from deskctl.drivers.jiecang import JiecangDesk
-from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
-from deskctl.drivers.serial_box import LineFaults
+from deskctl.drivers.jiecang_emulator import MOTION_OPS, JiecangEmulator, JiecangOptions
+from deskctl.drivers.jiecang_variants import lone_step_mm
+from deskctl.drivers.registry import open_desk
+from deskctl.drivers.serial_box import ByteNoise, LineFaults
 from deskctl.drivers.tcp_bridge import TcpBridge
 from deskctl.errors import (
     Collision,
@@ -30,6 +33,7 @@ from deskctl.errors import (
 )
 from deskctl.model import Direction, Fault, Link
 from deskctl.motion import HoldAndWatch
+from deskctl.paths import Paths
 from deskctl.physics import MotorParams
 from deskctl.vtime import elapse, run_virtual
 
@@ -161,18 +165,21 @@ def ops(emulator: JiecangEmulator) -> list[int]:
     return [frame.op for frame in emulator.received]
 
 
-def test_a_box_without_move_to_is_found_out_and_driven_by_its_steps() -> None:
+def test_a_box_without_move_to_is_found_out_by_its_first_move_and_driven_by_its_steps() -> None:
     async def scenario() -> None:
-        async with emulated(JiecangOptions(move_to=False)) as (emulator, desk):
-            assert desk.move_to_supported is False
-            assert not desk.capabilities.native_move_to
+        options = JiecangOptions(move_to=False)
+        async with emulated(options) as (emulator, desk):
+            assert desk.move_to_supported is None  # connecting asks nothing that moves it
             assert isinstance(desk.strategy, HoldAndWatch)
             await calibrate(desk)
+            assert desk.move_to_supported is False
+            assert not desk.capabilities.native_move_to
             probes = ops(emulator).count(codec.Op.MOVE_TO)
+            assert 0 < probes <= 4
             for target in (1100.0, 760.0, 1250.0, 900.0):
                 await desk.move_to(target)
                 await emulator.settled()
-                assert emulator.height_mm == pytest.approx(target, abs=1.0)
+                assert emulator.height_mm == pytest.approx(target, abs=lone_step_mm(options))
             assert ops(emulator).count(codec.Op.MOVE_TO) == probes  # steps only from here
             assert {codec.Op.UP, codec.Op.DOWN} <= set(ops(emulator))
 
@@ -217,11 +224,12 @@ def test_cancelling_a_move_stops_the_box_at_once() -> None:
         async with emulated() as (emulator, desk):
             move = asyncio.create_task(desk.move_to(1250.0))
             await elapse(3.0)
+            heard = len(emulator.received)
             move.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await move
             await emulator.settled()  # the STOP stops it, or it would run on to 1250
-            assert emulator.received[-1].op == codec.Op.STOP
+            assert ops(emulator)[heard:][0] == codec.Op.STOP
             assert 740.0 < emulator.height_mm < 1000.0
 
     run_virtual(scenario())
@@ -294,5 +302,148 @@ def test_a_file_that_is_no_serial_port_is_one_clear_error(tmp_path: Path) -> Non
     async def scenario() -> None:
         with pytest.raises((DeskUnavailable, DeskNotFound), match="cannot open"):
             await JiecangDesk(str(not_a_port)).connect()
+
+    run_virtual(scenario())
+
+
+# -- what an outside conformance run found ----------------------------------------------------
+
+
+def test_line_noise_never_stops_a_move_and_the_final_height_is_where_it_rests() -> None:
+    async def scenario() -> None:
+        params = MotorParams(min_mm=650.0, max_mm=1300.0, top_speed_mm_s=43.0, coast_s=1.0)
+        options = JiecangOptions(params=params, height_mm=700.0, noise=ByteNoise(0.05, seed=3))
+        async with emulated(options) as (emulator, desk):
+            for target in (1250.0, 700.0, 1100.0, 820.0):
+                final = await desk.move_to(target)
+                await emulator.settled()
+                assert emulator.height_mm == pytest.approx(target, abs=1.0)
+                assert final.height_mm == pytest.approx(emulator.height_mm, abs=1.0)
+            assert desk._parser.stats.bad_checksums > 0  # the line was noisy
+
+    run_virtual(scenario())
+
+
+@pytest.mark.parametrize("step_s", [0.2, 0.45])
+def test_a_box_without_move_to_lands_within_its_step_and_says_where(step_s: float) -> None:
+    async def scenario() -> None:
+        params = MotorParams(min_mm=650.0, max_mm=1300.0, top_speed_mm_s=43.0, ramp_s=0.6)
+        options = JiecangOptions(params=params, move_to=False, step_s=step_s, height_mm=700.0)
+        step = lone_step_mm(options)
+        async with emulated(options) as (emulator, desk):
+            for target in (1100.0, 760.0, 1250.0, 900.0, 905.0, 1000.0, 993.0, 1010.0):
+                final = await desk.move_to(target)
+                await emulator.settled()
+                assert emulator.height_mm == pytest.approx(target, abs=max(1.0, step))
+                assert final.height_mm == pytest.approx(emulator.height_mm, abs=1.0)
+
+    run_virtual(scenario())
+
+
+def test_status_and_the_preset_list_never_move_the_desk() -> None:
+    async def scenario() -> None:
+        options = JiecangOptions(inches=True, height_mm=1001.3, presets_mm={1: 800.0})
+        async with emulated(options) as (emulator, desk):
+            await desk.presets()
+            await elapse(2.0)
+        assert not set(ops(emulator)) & MOTION_OPS
+        assert emulator.height_mm == 1001.3
+
+    run_virtual(scenario())
+
+
+def test_a_collision_the_box_reports_is_a_collision_until_an_explicit_stop() -> None:
+    async def scenario() -> None:
+        options = JiecangOptions(height_mm=1100.0, obstacle_mm=900.0, collision_code=1)
+        async with emulated(options) as (emulator, desk):
+            with pytest.raises(Collision, match="deskctl stop"):
+                await desk.move_to(700.0)
+            assert desk.state.fault is Fault.COLLISION
+        # Closing, right after the collision, let go of the desk without re-arming it.
+        assert emulator.model.fault is Fault.COLLISION
+
+    run_virtual(scenario())
+
+
+def test_holding_into_an_obstacle_ends_in_a_collision() -> None:
+    async def scenario() -> None:
+        options = JiecangOptions(height_mm=1000.0, obstacle_mm=930.0, collision_code=2)
+        async with emulated(options) as (emulator, desk):
+            with pytest.raises(Collision, match="deskctl stop"):
+                async with desk.hold(Direction.DOWN):
+                    await elapse(4.0)
+            assert emulator.model.fault is Fault.COLLISION  # the release did not re-arm it
+
+    run_virtual(scenario())
+
+
+def test_a_box_latched_at_connect_shows_it_and_refuses_moves_until_a_stop() -> None:
+    async def scenario() -> None:
+        options = JiecangOptions(latched=True, collision_code=1)
+        async with emulated(options) as (emulator, desk):
+            assert desk.state.fault is Fault.COLLISION
+            sent = len(emulator.received)
+            with pytest.raises(Collision):
+                await desk.move_to(1000.0)
+            await desk.release()
+            assert len(emulator.received) == sent  # not a byte: a stop would re-arm it
+            assert emulator.model.fault is Fault.COLLISION
+            await desk.stop()  # the user's word that the way is clear
+            final = await desk.move_to(1000.0)
+            assert final.height_mm == pytest.approx(1000.0, abs=1.0)
+
+    run_virtual(scenario())
+
+
+@pytest.mark.parametrize("move_to", [True, False])
+def test_a_box_that_stops_answering_mid_move_is_unreachable(move_to: bool) -> None:
+    async def scenario() -> None:
+        async with emulated(JiecangOptions(move_to=move_to)) as (emulator, desk):
+            move = asyncio.create_task(desk.move_to(1250.0))
+            await elapse(3.0)
+            heard = len(emulator.received)
+            emulator.muted = True
+            with pytest.raises(ConnectionLost, match="stopped answering"):
+                await move
+            await elapse(0.1)  # what was sent is on its way
+            # It may still hear: it was told to stop.
+            assert codec.Op.STOP in ops(emulator)[heard:]
+
+    run_virtual(scenario())
+
+
+def test_after_a_cancel_the_desk_state_says_where_it_came_to_rest() -> None:
+    async def scenario() -> None:
+        async with emulated() as (emulator, desk):
+            move = asyncio.create_task(desk.move_to(1250.0))
+            await elapse(4.0)
+            move.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await move
+            assert not desk.state.moving
+            at_rest = desk.state.height_mm
+            await emulator.settled()
+            assert at_rest == pytest.approx(emulator.height_mm, abs=1.0)
+
+    run_virtual(scenario())
+
+
+def test_how_a_box_moves_is_found_out_once_and_remembered_under_the_state_folder() -> None:
+    async def scenario() -> None:
+        emulator = JiecangEmulator(JiecangOptions(move_to=False))
+        port = await emulator.start()
+        paths = Paths.from_env()
+        try:
+            for session, target in enumerate((1000.0, 850.0)):
+                before = ops(emulator).count(codec.Op.MOVE_TO)
+                async with open_desk(f"jiecang://{port}", paths) as desk:
+                    await desk.move_to(target)
+                asked = ops(emulator).count(codec.Op.MOVE_TO) - before
+                assert (asked > 0) if session == 0 else (asked == 0)
+        finally:
+            await emulator.stop()
+        remembered = json.loads(paths.state_file("jiecang", f"jiecang://{port}").read_text())
+        assert remembered["move_to"] is False
+        assert remembered["step_mm"] > 0
 
     run_virtual(scenario())
