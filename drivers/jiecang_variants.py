@@ -2,15 +2,19 @@
 sources describe (see firmware-notes/jiecang.md, "What the emulators model").
 
 ``seeded_options(7)`` is always the same box; drivers are tested and benchmarked
-against many of them rather than against one emulator's habits.
+against many of them rather than against one emulator's habits.  ``deskctl emulate
+jiecang --options seed=7`` serves that box.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
-from deskctl.drivers.jiecang_emulator import Cadence, JiecangOptions
-from deskctl.drivers.serial_box import ByteNoise
+from deskctl.clock import LoopClock
+from deskctl.drivers.jiecang_emulator import Cadence, JiecangEmulator, JiecangOptions
+from deskctl.drivers.serial_box import ByteNoise, LineFaults
+from deskctl.drivers.url_options import number, take_physics
 from deskctl.model import Direction
 from deskctl.physics import MotorModel, MotorParams
 
@@ -22,6 +26,7 @@ MAX_NOISE = 0.05
 # least this long, or a handset repeating its key could not keep the motor running.
 STEP_MM = (1.0, 14.0)
 MIN_STEP_S = 0.15
+LINE_FAULTS = ("noise", "drop", "corrupt")
 
 
 def seeded_options(seed: int, *, noise: bool | None = None) -> JiecangOptions:
@@ -87,3 +92,34 @@ def _step_s_for(params: MotorParams, step_mm: float) -> float:
         middle = (low + high) / 2
         low, high = (middle, high) if _step_mm(params, middle) < step_mm else (low, middle)
     return low
+
+
+def emulated_jiecang(options: dict[str, str]) -> JiecangEmulator:
+    """A box from ``deskctl emulate jiecang`` options: ``seed=N`` (a seeded box, else the
+    default one), then what the other options change: the physics options of ``sim://``,
+    ``inches=0/1``, ``move_to=0/1``, and ``noise``/``drop``/``corrupt`` (chances per frame;
+    any of them replaces the seeded line's faults)."""
+    options = dict(options)
+
+    def option(name: str, default: str) -> float:
+        return number("jiecang", name, options.get(name, default))
+
+    seed = options.pop("seed", None)
+    box = JiecangOptions() if seed is None else seeded_options(int(number("jiecang", "seed", seed)))
+    physics = take_physics(
+        "jiecang", options, others=("inches", "move_to", *LINE_FAULTS), base=box.params
+    )
+    if any(name in options for name in LINE_FAULTS):
+        box.noise = ByteNoise()
+        box.line = LineFaults(
+            noise=option("noise", "0"), drop=option("drop", "0"), corrupt=option("corrupt", "0")
+        )
+    box = dataclasses.replace(
+        box,
+        params=physics.params,
+        inches=option("inches", "1" if box.inches else "0") > 0,
+        move_to=option("move_to", "1" if box.move_to else "0") > 0,
+        obstacle_mm=physics.obstacle_mm,
+        height_mm=physics.params.limits.clamp(physics.height_mm or box.height_mm),
+    )
+    return JiecangEmulator(box, LoopClock(physics.speed))

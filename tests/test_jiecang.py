@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import AsyncIterator
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -447,3 +454,71 @@ def test_how_a_box_moves_is_found_out_once_and_remembered_under_the_state_folder
         assert remembered["step_mm"] > 0
 
     run_virtual(scenario())
+
+
+# -- the command line, against a box served by `deskctl emulate` --------------------------------
+
+DESKCTL = str(Path(sys.executable).with_name("deskctl"))
+
+
+def deskctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DESKCTL, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+@contextlib.contextmanager
+def served_box(options: str) -> Iterator[str]:
+    """``deskctl emulate jiecang --options OPTIONS`` until the block ends; yields its URL."""
+    process = subprocess.Popen(
+        [DESKCTL, "--json", "emulate", "jiecang", "--options", options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield json.loads(process.stdout.readline())["url"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+
+
+def test_the_command_line_names_a_collision_and_only_stop_rearms_the_box() -> None:
+    with served_box("seed=4&noise=0&speed=10&height=900&obstacle=940") as desk:
+        held = deskctl("--desk", desk, "up", "--hold", "2")
+        assert held.returncode == 5, held.stderr
+        assert "hit something" in held.stderr
+        assert "deskctl stop" in held.stderr
+        status = json.loads(deskctl("--desk", desk, "--json", "status").stdout)
+        assert status["fault"] == "collision"  # the box still shows it: moves are refused
+        assert deskctl("--desk", desk, "move", "80cm").returncode == 5
+        assert deskctl("--desk", desk, "stop").returncode == 0
+        status = json.loads(deskctl("--desk", desk, "--json", "status").stdout)
+        assert status["fault"] is None
+        moved = deskctl("--desk", desk, "--json", "move", "85cm")
+        assert moved.returncode == 0, moved.stderr
+
+
+def test_after_ctrl_c_the_command_line_says_where_the_desk_came_to_rest() -> None:
+    with served_box("speed=4") as desk:
+        # A terminal for stderr, so that the progress bar shows how far the desk has got.
+        controller, terminal = pty.openpty()
+        process = subprocess.Popen(
+            [DESKCTL, "--desk", desk, "move", "125cm"], stderr=terminal, text=True
+        )
+        os.close(terminal)
+        seen = b""
+        while not re.search(rb"to 125\.0 cm.*(8[5-9]|9\d)\.\d cm", seen, re.DOTALL):
+            ready, _, _ = select.select([controller], [], [], 30)
+            assert ready, f"the progress bar never showed the desk moving: {seen!r}"
+            seen += os.read(controller, 4096)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        with contextlib.suppress(OSError):
+            while chunk := os.read(controller, 4096):
+                seen += chunk
+        os.close(controller)
+        said = re.search(rb"stopped at ([\d.]+) cm", seen)
+        assert said, seen
+        status = json.loads(deskctl("--desk", desk, "--json", "status").stdout)
+        assert float(said.group(1)) * 10 == pytest.approx(status["height_mm"], abs=1.0)
+        assert 850.0 < status["height_mm"] < 1250.0
