@@ -44,7 +44,6 @@ ANSWER_TIMEOUT_S = 0.3
 # more once it has shown that it damages frames.
 ASK_ATTEMPTS = 4
 NOISY_ASK_ATTEMPTS = 12
-OFFER_ATTEMPTS = 4
 # Without a units answer, the height says it: a desk is never below 54 cm, and
 # tenths of an inch stay below 540 for any desk up to 137 cm.
 INCH_TENTHS_BELOW = 540
@@ -62,10 +61,16 @@ COMMAND_LAPSES_S = 3.0
 # every STOP_AGAIN_S while it still moves, in case the line lost the stop).
 REST_WAIT_S = 4.0
 STOP_AGAIN_S = 0.4
+# Still this share of its speed when it was told to stop, a while later: the stop was lost.
+RUNS_ON_SHARE = 0.8
+REARM_ATTEMPTS = 3
+# A box acts on a stop within this (its reaction time), and then no longer shows the collision.
+REARM_CHECK_AFTER_S = 0.5
 NUDGE_WAIT_S = 1.5
 NUDGE_COPIES = 3
 # Moving against the command this fast: the box is backing off from a collision.
 REVERSAL_MM_S = 5.0
+ERROR_CONFIRM_S = 1.0
 COLLISION_CODES = range(1, 5)  # E01-E04: a motor's overcurrent, as when it runs into something
 LOCKED = 0x10
 
@@ -118,6 +123,8 @@ class JiecangDesk(Desk):
         self._show_capabilities()
         self.link = self._make_link()
         self._parser = codec.FrameParser()
+        self.misshapen = 0
+        """Frames of the wrong length for their kind, set aside."""
         self._track = HeightTrack()
         self._raw_height: int | None = None
         self._raw_presets: dict[int, int] = {}
@@ -126,6 +133,8 @@ class JiecangDesk(Desk):
         self._reversals = 0
         self._answers: dict[int, asyncio.Future[bytes]] = {}
         self._motion_seen = asyncio.Event()
+        self._collision_shown = asyncio.Event()
+        self._error_seen: tuple[int, float] | None = None
         self._commanded_at = -math.inf
         self._settled_at = -math.inf
         self._settled_after_s = SETTLED_AFTER_S
@@ -267,6 +276,9 @@ class JiecangDesk(Desk):
         if frames:
             self._unanswered = 0
         for frame in frames:
+            if not codec.well_formed(frame):
+                self.misshapen += 1  # damaged on the line, yet with a checksum that fits
+                continue
             waiting = self._answers.pop(frame.op, None)
             if waiting is not None and not waiting.done():
                 waiting.set_result(frame.payload)
@@ -295,10 +307,20 @@ class JiecangDesk(Desk):
             )
 
     def _on_error(self, code: int) -> None:
+        now, seen = self.clock.now(), self._error_seen
+        if self._noisy() and not (seen and seen[0] == code and now - seen[1] <= ERROR_CONFIRM_S):
+            # On a line that damages frames, one may pass its checksum as an error: believe
+            # it when the box says it again, which a box in trouble does when asked.
+            self._error_seen = (code, now)
+            with contextlib.suppress(ConnectionLost):
+                self._write(codec.encode(codec.Op.SETTINGS))
+            return
+        self._error_seen = None
         shown = codec.error_name(code)
         if code in COLLISION_CODES:
             # An overloaded motor: the box stopped (and backed off) as on a collision.
             self._raise_fault(Fault.COLLISION, f"the desk shows {shown}: it ran into something")
+            self._collision_shown.set()
         elif code == codec.OVERHEATED:
             self._raise_fault(Fault.OVERHEATED, f"the desk shows {shown}")
         elif code == LOCKED:
@@ -411,14 +433,23 @@ class JiecangDesk(Desk):
             return  # a stop from elsewhere: the move it ends waits for the rest itself
         now = self.clock.now()
         deadline, again = now + REST_WAIT_S, now + STOP_AGAIN_S
+        at_stop = self.state.speed_mm_s
         with self.subscribe() as states:
             while self.state.moving and self.state.link is Link.CONNECTED and now < deadline:
                 if now >= again:
-                    if self._fault is not Fault.COLLISION:
+                    if self._runs_on(at_stop):
                         self._send_stop()
                     again = now + STOP_AGAIN_S
                 await states.next(timeout=min(again, deadline) - now)
                 now = self.clock.now()
+
+    def _runs_on(self, speed_at_stop: float) -> bool:
+        """Whether the desk still runs as it did when it was told to stop: the line lost the
+        stop.  Not when it brakes, and never when it has stopped on (or backs off from) a
+        collision: another stop would re-arm the box."""
+        if self._fault is Fault.COLLISION or not speed_at_stop:
+            return False
+        return self.state.speed_mm_s / speed_at_stop >= RUNS_ON_SHARE
 
     def _send_stop(self) -> None:
         # Twice: on a noisy line one may be lost, and a second stop is harmless.
@@ -434,7 +465,9 @@ class JiecangDesk(Desk):
 
     async def offer_target(self, height_mm: float) -> bool:
         """Send a move-to until the box takes it: it echoes the target or starts moving."""
-        for _ in range(OFFER_ATTEMPTS):
+        offered = 0
+        while offered < self._ask_attempts():
+            offered += 1
             echo = self._expect(codec.Reply.TARGET)
             self._motion_seen.clear()
             await self.send_target(height_mm)
@@ -485,12 +518,29 @@ class JiecangDesk(Desk):
             return
         self._heading = 0
         self._send_stop()
-        if self._fault is not None:
+        fault, self._fault = self._fault, None
+        if fault is not None:
             # A stop is the user's word that the way is clear; a box still in
             # trouble says so again at the next move.
+            self._publish(self.state.but(fault=None, detail=""))
+        if fault is Fault.COLLISION:
+            await self._until_rearmed()
+        await self._until_at_rest()
+
+    async def _until_rearmed(self) -> None:
+        """A box that stopped on a collision shows it until a stop reaches it: once the stop
+        has had time to act, ask, and stop again while it still shows it (the line may have
+        lost the stop).  A box still showing it after that keeps the fault."""
+        for attempt in range(REARM_ATTEMPTS):
+            await self.clock.sleep(REARM_CHECK_AFTER_S)
+            self._collision_shown.clear()
+            if await self._ask(codec.encode(codec.Op.SETTINGS), codec.Reply.HEIGHT, needed=False):
+                await _first(ANSWER_TIMEOUT_S, self._collision_shown.wait())
+            if self._fault is not Fault.COLLISION or attempt == REARM_ATTEMPTS - 1:
+                return
             self._fault = None
             self._publish(self.state.but(fault=None, detail=""))
-        await self._until_at_rest()
+            self._send_stop()
 
     async def move_to_roughly(self, height_mm: float) -> DeskState:
         if self.strategy is self.moves and self.moves.native:
@@ -523,7 +573,7 @@ class JiecangDesk(Desk):
 
         async def go() -> DeskState:
             with self.subscribe() as states:
-                for _ in range(OFFER_ATTEMPTS):
+                for _ in range(self._ask_attempts()):
                     going = self._expect(codec.Reply.GOING_TO_PRESET)
                     self._motion_seen.clear()
                     self._commanded(1 if target > self.state.height_mm else -1)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import pty
+import random
 import re
 import select
 import signal
@@ -21,9 +22,9 @@ import pytest
 from deskctl.calibrate import calibrate
 from deskctl.clock import LoopClock
 from deskctl.drivers import jiecang_codec as codec
-from deskctl.drivers.jiecang import JiecangDesk
+from deskctl.drivers.jiecang import MM_PER_INCH, JiecangDesk
 from deskctl.drivers.jiecang_emulator import MOTION_OPS, JiecangEmulator, JiecangOptions
-from deskctl.drivers.jiecang_variants import lone_step_mm
+from deskctl.drivers.jiecang_variants import lone_step_mm, seeded_options
 from deskctl.drivers.registry import open_desk
 from deskctl.drivers.serial_box import ByteNoise, LineFaults
 from deskctl.drivers.tcp_bridge import TcpBridge
@@ -522,3 +523,70 @@ def test_after_ctrl_c_the_command_line_says_where_the_desk_came_to_rest() -> Non
         status = json.loads(deskctl("--desk", desk, "--json", "status").stdout)
         assert float(said.group(1)) * 10 == pytest.approx(status["height_mm"], abs=1.0)
         assert 850.0 < status["height_mm"] < 1250.0
+
+
+# -- across seeded boxes ------------------------------------------------------------------------
+
+SEEDS = range(20)
+
+
+def promise_mm(options: JiecangOptions) -> float:
+    """How close a move gets on this box: to the nearest number it shows (1 mm, or a tenth of
+    an inch) when it drives itself, within half a step (read to that number) when it steps."""
+    unit = MM_PER_INCH / 10 if options.inches else 1.0
+    exact = max(1.0, unit / 2) + 0.01
+    return exact if options.move_to else max(exact, lone_step_mm(options) / 2 + unit)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_seeded_box_is_read_without_moving_and_moved_within_its_promise(seed: int) -> None:
+    async def scenario() -> None:
+        options = seeded_options(seed)
+        unit = MM_PER_INCH / 10 if options.inches else 1.0
+        draw = random.Random(seed)
+        async with emulated(options) as (emulator, desk):
+            assert not set(ops(emulator)) & MOTION_OPS
+            assert desk.state.height_mm == pytest.approx(emulator.height_mm, abs=unit)
+            assert desk.inches is options.inches
+            start = emulator.height_mm
+            way = 1 if start < (desk.limits.min_mm + desk.limits.max_mm) / 2 else -1
+            target = desk.limits.clamp(start + way * draw.uniform(80.0, 150.0))
+            final = await desk.move_to(target)
+            await emulator.settled()
+            assert desk.move_to_supported is options.move_to
+            assert emulator.height_mm == pytest.approx(target, abs=promise_mm(options))
+            assert final.height_mm == pytest.approx(emulator.height_mm, abs=unit)
+
+    run_virtual(scenario())
+
+
+@pytest.mark.parametrize("seed", range(100, 108))
+def test_a_seeded_box_collides_stops_and_rests_where_the_driver_says(seed: int) -> None:
+    async def scenario() -> None:
+        options = seeded_options(seed)
+        start = options.height_mm
+        way = 1 if start < (options.params.min_mm + options.params.max_mm) / 2 else -1
+        options.obstacle_mm = start + way * 60.0
+        unit = MM_PER_INCH / 10 if options.inches else 1.0
+        async with emulated(options) as (emulator, desk):
+            # Cancelled on its way: the state says where the desk came to rest.
+            move = asyncio.create_task(desk.move_to(start + way * 150.0))
+            await elapse(1.2)
+            move.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await move
+            await emulator.settled()
+            assert desk.state.height_mm == pytest.approx(emulator.height_mm, abs=unit)
+            # Then into the obstacle: a collision, which only an explicit stop re-arms.
+            with pytest.raises(Collision):
+                await desk.move_to(start + way * 150.0)
+            await desk.release()
+            await emulator.settled()
+            assert emulator.model.fault is Fault.COLLISION
+            emulator.model.obstacle_mm = None
+            await desk.stop()
+            assert emulator.model.fault is None
+            final = await desk.move_to(start)
+            assert final.height_mm == pytest.approx(start, abs=promise_mm(options) + unit)
+
+    run_virtual(scenario())
