@@ -33,7 +33,7 @@ from deskctl.drivers.jiecang_moves import BoxMemory, JiecangMoves, follow
 from deskctl.drivers.serial_line import SerialLine
 from deskctl.errors import ConnectionLost, DeskNotFound, MoveFailed, ProtocolError, Unsupported
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault, Limits, Link
-from deskctl.motion import CoastModel, MotionStrategy
+from deskctl.motion import MotionStrategy
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,6 @@ class JiecangDesk(Desk):
     def move_to_supported(self) -> bool | None:
         """Whether the box drives to a height itself; None until its first move says."""
         return self.moves.native
-
-    @property
-    def coast(self) -> CoastModel | None:
-        return self.moves.coast
 
     def _show_capabilities(self) -> None:
         self.capabilities = Capabilities(
@@ -465,16 +461,24 @@ class JiecangDesk(Desk):
 
     async def offer_target(self, height_mm: float) -> bool:
         """Send a move-to until the box takes it: it echoes the target or starts moving."""
-        offered = 0
-        while offered < self._ask_attempts():
-            offered += 1
-            echo = self._expect(codec.Reply.TARGET)
+        way = 1 if height_mm > self.state.height_mm else -1
+        return await self._until_taken(
+            codec.move_to(self._tenths(height_mm)), codec.Reply.TARGET, way
+        )
+
+    async def _until_taken(self, command: bytes, reply: int, way: int) -> bool:
+        """Send a motion command until the box takes it (it sends ``reply``, or the desk sets
+        off), as often as a question is asked; False when it never does, or refuses and
+        says why (a fault)."""
+        sent = 0
+        while sent < self._ask_attempts() and self._fault is None:
+            sent += 1
+            answer = self._expect(reply)
             self._motion_seen.clear()
-            await self.send_target(height_mm)
-            if await _first(ANSWER_TIMEOUT_S, echo, self._motion_seen.wait()):
+            self._commanded(way)
+            self._write(command)
+            if await _first(ANSWER_TIMEOUT_S, answer, self._motion_seen.wait()):
                 return True
-            if self._fault is not None:
-                return False  # it refused, and said why
         return False
 
     async def press(self, direction: Direction) -> None:
@@ -568,20 +572,17 @@ class JiecangDesk(Desk):
             raise Unsupported(f"memory preset {slot} is empty on this desk")
         self.limits.check(target, self.unit)
         self._check_duty(abs(target - self.state.height_mm))
-        if abs(target - self.state.height_mm) <= self.strategy.tolerance_mm:
-            return self.state
+        if abs(target - self.state.height_mm) <= self.moves.exact_mm:
+            return self.state  # the box drives to its presets itself: only a unit off counts
 
         async def go() -> DeskState:
             with self.subscribe() as states:
-                for _ in range(self._ask_attempts()):
-                    going = self._expect(codec.Reply.GOING_TO_PRESET)
-                    self._motion_seen.clear()
-                    self._commanded(1 if target > self.state.height_mm else -1)
-                    self._write(codec.encode(codec.GOTO_OPS[slot]))
-                    if await _first(ANSWER_TIMEOUT_S, going, self._motion_seen.wait()):
-                        return await follow(self, states)
-                    if self._fault is not None:
-                        return self.state
+                way = 1 if target > self.state.height_mm else -1
+                command = codec.encode(codec.GOTO_OPS[slot])
+                if await self._until_taken(command, codec.Reply.GOING_TO_PRESET, way):
+                    return await follow(self, states)
+            if self._fault is not None:
+                return self.state
             raise MoveFailed(f"the desk did not start for memory preset {slot}")
 
         final = await self._run_motion(go)

@@ -126,12 +126,13 @@ class JiecangMoves(HoldAndWatch):
     def _fit_tolerance(self) -> None:
         # A box that drives itself lands on the nearest number it can show; a box moved by
         # steps lands within half a step of the target, as read to the nearest number.
-        exact = self._exact_mm()
+        exact = self.exact_mm
         stepped = 0.0 if self.native or not self.step_mm else self.step_mm / 2 + self.resolution_mm
         self.tolerance_mm = max(exact, stepped)
 
-    def _exact_mm(self) -> float:
-        # The nearest number the box can show (and the millimetre it is turned into).
+    @property
+    def exact_mm(self) -> float:
+        """How close a box that drives itself lands: on the nearest number it can show."""
         return max(1.0, self.resolution_mm / 2 + 0.01)
 
     async def run(self, port: MotionPort, target_mm: float) -> DeskState:
@@ -140,6 +141,8 @@ class JiecangMoves(HoldAndWatch):
                 if await self.port.offer_target(target_mm):
                     self._learned(native=True)
                     return await follow(port, states)
+            if port.state.fault is not None:
+                return port.state  # it refused, and said why
             if self.native and self.told:
                 raise MoveFailed(
                     f"the desk did not take the move to {format_height(target_mm)}; if it hit "
@@ -181,7 +184,7 @@ class JiecangMoves(HoldAndWatch):
         nudges = misses = 0
         while nudges < MAX_NUDGES and misses < MAX_MISSES:
             error = target_mm - state.height_mm
-            if abs(error) <= self._exact_mm() or state.fault is not None:
+            if abs(error) <= self.exact_mm or state.fault is not None:
                 break
             if state.link is not Link.CONNECTED:
                 break
