@@ -398,6 +398,9 @@ class JiecangDesk(Desk):
 
     def _stopped_answering(self) -> None:
         log.warning("%s stopped answering", self.address)
+        if self._fault is not Fault.COLLISION:
+            with contextlib.suppress(ConnectionLost):
+                self._send_stop()  # it may still hear
         detail = f"the control box on {self.address} stopped answering"
         self._publish(self.state.but(link=Link.LOST, moving=False, speed_mm_s=0.0, detail=detail))
         self._fail_motion(
