@@ -259,6 +259,9 @@ class Desk(ABC):
         finally:
             await asyncio.shield(self._end_motion())
             await asyncio.shield(self.release())
+        if self.state.fault is not None:
+            # It hit something (or overheated) while held: that ends a hold as it ends a move.
+            raise self._fault_error(self.state)
 
     async def _run_motion(self, work: Callable[[], Awaitable[DeskState]]) -> DeskState:
         await self._end_motion()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deskctl.clock import LoopClock
-from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
+from deskctl.drivers.jiecang_variants import emulated_jiecang
 from deskctl.drivers.loctek_emulator import LoctekEmulator, LoctekOptions
 from deskctl.drivers.serial_box import LineFaults, SerialBox
 from deskctl.drivers.url_options import number, take_physics
@@ -12,34 +12,24 @@ LINE_OPTIONS = ("noise", "drop", "corrupt")
 
 
 def emulated_box(family: str, options: dict[str, str]) -> SerialBox:
-    """A box of ``family``: the physics options of ``sim://``, ``inches=1``, the line
-    faults ``noise``/``drop``/``corrupt`` (chances per frame) and, for Jiecang,
-    ``move_to=0`` (an older box with steps and presets only)."""
+    """A box of ``family``: the physics options of ``sim://``, ``inches=1`` and the line
+    faults ``noise``/``drop``/``corrupt`` (chances per frame); for Jiecang see
+    :func:`deskctl.drivers.jiecang_variants.emulated_jiecang`."""
+    if family == "jiecang":
+        return emulated_jiecang(options)
     options = dict(options)
-    own = ("move_to",) if family == "jiecang" else ()
 
     def option(name: str, default: str) -> float:
         return number(family, name, options.get(name, default))
 
-    base_params = JiecangOptions().params if family == "jiecang" else LoctekOptions().params
     physics = take_physics(
-        family, options, others=("inches", *LINE_OPTIONS, *own), base=base_params
+        family, options, others=("inches", *LINE_OPTIONS), base=LoctekOptions().params
     )
     line = LineFaults(
         noise=option("noise", "0"), drop=option("drop", "0"), corrupt=option("corrupt", "0")
     )
     inches = option("inches", "0") > 0
     clock = LoopClock(physics.speed)
-    if family == "jiecang":
-        jiecang = JiecangOptions(
-            params=physics.params,
-            inches=inches,
-            move_to=option("move_to", "1") > 0,
-            obstacle_mm=physics.obstacle_mm,
-            line=line,
-        )
-        jiecang.height_mm = physics.height_mm or jiecang.height_mm
-        return JiecangEmulator(jiecang, clock)
     loctek = LoctekOptions(
         params=physics.params, inches=inches, obstacle_mm=physics.obstacle_mm, line=line
     )

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -157,10 +158,13 @@ class JiecangBleDesk(JiecangDesk):
         strategy: MotionStrategy | None = None,
         client_backend: type[BaseBleakClient] | None = None,
         scanner_backend: type[BaseBleakScanner] | None = None,
+        state_file: Path | None = None,
     ) -> None:
         self._backends = (client_backend, scanner_backend)
         self.connect_timeout_s = connect_timeout_s
-        super().__init__(address, move_to=move_to, clock=clock, strategy=strategy)
+        super().__init__(
+            address, move_to=move_to, clock=clock, strategy=strategy, state_file=state_file
+        )
         self.info = dataclasses.replace(self.info, name=f"Jiecang desk {address}")
 
     def _make_link(self) -> ByteLink:

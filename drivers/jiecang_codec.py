@@ -108,6 +108,25 @@ class Reply(IntEnum):
 PRESET_REPLIES = {Reply.PRESET_1: 1, Reply.PRESET_2: 2, Reply.PRESET_3: 3, Reply.PRESET_4: 4}
 PRESET_REPLIES_BY_SLOT = {slot: reply for reply, slot in PRESET_REPLIES.items()}
 
+# How long the messages a driver acts on are; one of another length is damage that got past
+# the one-byte checksum.
+REPLY_LENGTHS: dict[int, int] = {
+    Reply.HEIGHT: 3,
+    Reply.ERROR: 1,
+    Reply.NEEDS_RESET: 0,
+    Reply.LIMITS: 4,
+    Reply.UNITS: 1,
+    Reply.TARGET: 2,
+    Reply.GOING_TO_PRESET: 1,
+    **dict.fromkeys(PRESET_REPLIES, 2),
+}
+
+
+def well_formed(frame: Frame) -> bool:
+    """Whether a box's message has the length its kind has (unknown kinds pass)."""
+    length = REPLY_LENGTHS.get(frame.op)
+    return length is None or len(frame.payload) == length
+
 
 def error_name(code: int) -> str:
     """The code the desk's display shows: E01-E13, H01 (overheated), H02, LOCK."""

@@ -93,7 +93,9 @@ def _jiecang(url: DeskURL, paths: Paths) -> Desk:
 
     if not url.address:
         raise UnknownDeskURL("jiecang:// needs a serial port, like jiecang:///dev/ttyUSB0")
-    return JiecangDesk(url.address, move_to=_move_to_option(url))
+    return JiecangDesk(
+        url.address, move_to=_move_to_option(url), state_file=paths.state_file("jiecang", url.key)
+    )
 
 
 def _jiecang_ble(url: DeskURL, paths: Paths) -> Desk:
@@ -103,7 +105,9 @@ def _jiecang_ble(url: DeskURL, paths: Paths) -> Desk:
         raise UnknownDeskURL(
             "jiecang-ble:// needs the adapter's address, like jiecang-ble://C4:12:34:56:78:9A"
         )
-    return JiecangBleDesk(url.address, move_to=_move_to_option(url))
+    return JiecangBleDesk(
+        url.address, move_to=_move_to_option(url), state_file=paths.state_file("jiecang", url.key)
+    )
 
 
 def _loctek(url: DeskURL, paths: Paths) -> Desk:

@@ -46,6 +46,35 @@ class LineFaults:
         return bytes(out)
 
 
+@dataclass
+class ByteNoise:
+    """A noisy line, byte by byte: each byte is lost, or turned into another, by chance."""
+
+    corrupt: float = 0.0
+    drop: float = 0.0
+    seed: int = 0
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)  # noqa: S311 (line noise, not secrets)
+
+    def other_way(self) -> ByteNoise:
+        """The same line in the other direction: as noisy, but not the same bytes."""
+        return ByteNoise(self.corrupt, self.drop, self.seed + 1)
+
+    def garble(self, data: bytes) -> bytes:
+        if not (self.corrupt or self.drop):
+            return data
+        out = bytearray()
+        for byte in data:
+            chance = self._random.random()
+            if chance < self.drop:
+                continue
+            damaged = chance < self.drop + self.corrupt
+            out.append(byte ^ self._random.randrange(1, 256) if damaged else byte)
+        return bytes(out)
+
+
 class SerialBox(ABC):
     model: MotorModel
     clock: Clock

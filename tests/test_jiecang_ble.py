@@ -13,7 +13,8 @@ from deskctl.drivers import jiecang_codec as codec
 from deskctl.drivers.ble_bumble import BumbleClient, BumbleScanner
 from deskctl.drivers.jiecang_ble import JiecangBleDesk
 from deskctl.drivers.jiecang_ble_emulator import JiecangBleAdapter
-from deskctl.drivers.jiecang_emulator import JiecangEmulator, JiecangOptions
+from deskctl.drivers.jiecang_emulator import MOTION_OPS, JiecangEmulator, JiecangOptions
+from deskctl.drivers.jiecang_variants import lone_step_mm
 from deskctl.drivers.linak_emulator import LinakEmulator
 from deskctl.drivers.scan import scan
 from deskctl.errors import Collision, ConnectionLost, DeskNotFound
@@ -47,11 +48,11 @@ def test_every_adapter_layout_is_found_and_moves_the_desk(variant: str) -> None:
     async def scenario() -> None:
         async with emulated(variant=variant) as (adapter, desk):
             assert desk.link.variant is codec.BLE_VARIANTS_BY_NAME[variant]  # type: ignore[attr-defined]
-            assert desk.move_to_supported
             for target in (1250.0, 680.0):
                 final = await desk.move_to(target)
                 assert final.height_mm == pytest.approx(target, abs=1.0)
                 assert adapter.box.height_mm == pytest.approx(target, abs=1.0)
+            assert desk.move_to_supported  # the first move found it out
 
     run_virtual(scenario())
 
@@ -74,12 +75,12 @@ def test_cancel_and_collision_over_ble() -> None:
         async with emulated(options) as (adapter, desk):
             move = asyncio.create_task(desk.move_to(1250.0))
             await elapse(1.5)
+            heard = len(adapter.box.received)
             move.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await move
-            await elapse(0.1)  # the STOP is on its way over the air
             await adapter.box.settled()
-            assert adapter.box.received[-1].op == codec.Op.STOP
+            assert adapter.box.received[heard].op == codec.Op.STOP
             assert adapter.box.height_mm < 1200.0
             with pytest.raises(Collision):
                 await desk.move_to(700.0)
@@ -123,5 +124,32 @@ def test_scan_offers_adapters_as_jiecang_ble_urls() -> None:
             await adapter.stop()
         assert [desk.url for desk in found] == [f"jiecang-ble://{ADDRESS}"]
         assert found[0].name == "BLE Device 123456"
+
+    run_virtual(scenario())
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_a_seeded_adapter_and_box_are_found_read_and_moved(seed: int) -> None:
+    async def scenario() -> None:
+        adapter = JiecangBleAdapter.seeded(seed)
+        box = adapter.box
+        await adapter.start(ADDRESS)
+        try:
+            async with ble_desk() as desk:
+                assert desk.link.variant is adapter.variant  # type: ignore[attr-defined]
+                assert not {frame.op for frame in box.received} & MOTION_OPS
+                options = box.options
+                unit = 2.54 if options.inches else 1.0
+                start = box.height_mm
+                way = 1 if start < (desk.limits.min_mm + desk.limits.max_mm) / 2 else -1
+                target = start + way * 120.0
+                final = await desk.move_to(target)
+                await box.settled()
+                exact = max(1.0, unit / 2) + 0.01
+                promise = exact if options.move_to else lone_step_mm(options) / 2 + unit
+                assert box.height_mm == pytest.approx(target, abs=max(exact, promise))
+                assert final.height_mm == pytest.approx(box.height_mm, abs=unit)
+        finally:
+            await adapter.stop()
 
     run_virtual(scenario())

@@ -46,6 +46,24 @@ def test_jiecang_error_names(code: int, name: str) -> None:
     assert jiecang.error_name(code) == name
 
 
+@pytest.mark.parametrize(
+    ("op", "payload", "whole"),
+    [
+        (jiecang.Reply.HEIGHT, "05 06 07", True),
+        (jiecang.Reply.HEIGHT, "05 06", False),
+        (jiecang.Reply.ERROR, "01", True),
+        (jiecang.Reply.ERROR, "28 02", False),  # a damaged preset report posing as an error
+        (jiecang.Reply.LIMITS, "05 14 02 8a", True),
+        (jiecang.Reply.PRESET_3, "04 6a", True),
+        (0x19, "00", True),  # a kind the driver does not act on passes
+    ],
+)
+def test_jiecang_messages_of_the_wrong_length_are_not_well_formed(
+    op: int, payload: str, whole: bool
+) -> None:
+    assert jiecang.well_formed(jiecang.Frame(op, bytes.fromhex(payload))) is whole
+
+
 def test_payload_holding_the_end_byte_is_cut_by_length() -> None:
     frame = jiecang.encode_reply(jiecang.Reply.HEIGHT, bytes([0x7E, 0x7E, 0x07]))
     parser = jiecang.FrameParser()
