@@ -347,3 +347,49 @@ def line_hello() -> Reading:
     from deskctl import __version__
 
     return {"agent_pid": pid, "version": __version__}
+
+
+@pytest.mark.parametrize("how", [["--no-agent"], []])
+def test_a_cable_pulled_mid_move_is_one_line_on_stderr(how: list[str]) -> None:
+    emulator = subprocess.Popen(
+        [DESKCTL, "--json", "emulate", "jiecang"], stdout=subprocess.PIPE, text=True
+    )
+    assert emulator.stdout is not None
+    port = json.loads(emulator.stdout.readline())["port"]
+    controller, terminal = pty.openpty()  # a terminal, so that the progress bar shows
+    mover = subprocess.Popen(
+        [DESKCTL, *how, "--desk", f"jiecang://{port}", "move", "120cm"],
+        stderr=terminal,
+    )
+    os.close(terminal)
+    try:
+        seen = b""
+        while not re.search(rb"to 120\.0 cm.*(7[3-9]|[89]\d|1[01]\d)\.\d cm", seen, re.DOTALL):
+            ready, _, _ = select.select([controller], [], [], 30)
+            assert ready, f"the move never showed: {seen!r}"
+            seen += os.read(controller, 4096)
+        emulator.kill()  # the cable is pulled: the port is gone
+        emulator.wait(timeout=30)
+        assert mover.wait(timeout=60) == 3
+        said = b""
+        while select.select([controller], [], [], 0)[0]:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            said += chunk
+        # Past the progress bar's own escapes, what is left is the one error line.
+        text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", said).decode(errors="replace")
+        lines = [
+            line
+            for line in text.replace("\r", "\n").splitlines()
+            if line.strip() and "to 120.0 cm" not in line
+        ]
+        assert len(lines) == 1, text
+        assert lines[0].strip().startswith("deskctl: ")
+    finally:
+        mover.kill()
+        emulator.kill()
+        os.close(controller)
