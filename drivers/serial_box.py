@@ -30,7 +30,7 @@ class LineFaults:
     corrupt: float = 0.0
     """The frame's checksum (the byte before its end marker, in every family) wrong."""
     seed: int = 0
-    _random: random.Random = field(init=False, repr=False)
+    _random: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)  # noqa: S311 (line noise, not secrets)
