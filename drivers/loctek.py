@@ -328,7 +328,7 @@ class LoctekDesk(Desk):
             return
         quiet = self._quiet_since()
         if now - quiet >= settle_after(self.track.step_mm) - 1e-6:
-            if self.streams or self._last_display_at >= quiet + FRESH_AFTER_S:
+            if self._last_display_at >= quiet + FRESH_AFTER_S:
                 self._settled(now)
             else:
                 self._probe(now)  # make sure the box is there and its digits are the last

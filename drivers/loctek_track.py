@@ -46,6 +46,7 @@ class DisplayTrack:
     fine_up_to_mm: float = 0.0
     """The highest height at which the digits showed tenths (0: never)."""
     _bands: deque[Band] = field(default_factory=deque)
+    _speed: float | None = None
 
     def observe(
         self, now: float, shown_mm: float, step_mm: float, reports_within_s: float | None = None
@@ -79,24 +80,36 @@ class DisplayTrack:
         """The desk is at rest: the next motion starts a new line."""
         last = self._bands[-1] if self._bands else None
         self._bands.clear()
+        self._speed = None
         if last is not None:
             self._bands.append(last)
 
     def fit(self, at: float) -> tuple[float, float] | None:
         """Height at ``at`` and speed of the line that fits the recent bands best, or
         None while they span less than two values."""
-        bands = list(self._bands)
+        bands = self._bands
         if len({band.low for band in bands}) < 2:
             return None
+        times = [band.at - at for band in bands]
+        lows = [band.low for band in bands]
+        highs = [band.high for band in bands]
+        pairs = list(zip(times, lows, highs, strict=True))
 
         def room(speed: float) -> tuple[float, float, float]:
-            low = max(band.low - speed * (band.at - at) for band in bands)
-            high = min(band.high - speed * (band.at - at) for band in bands)
+            low, high = -math.inf, math.inf
+            for offset, floor, ceiling in pairs:
+                shift = speed * offset
+                low = max(low, floor - shift)
+                high = min(high, ceiling - shift)
             return high - low, low, high
 
-        # The room left is concave in the speed: a ternary search finds its best.
-        slow, fast = -SPEED_LIMIT_MM_S, SPEED_LIMIT_MM_S
-        for _ in range(48):
+        # The room left is concave in the speed: a ternary search finds its best, near the
+        # speed found last if there is one.
+        if self._speed is None:
+            slow, fast = -SPEED_LIMIT_MM_S, SPEED_LIMIT_MM_S
+        else:
+            slow, fast = self._speed - 25.0, self._speed + 25.0
+        while fast - slow > 0.01:
             one, two = slow + (fast - slow) / 3, fast - (fast - slow) / 3
             if room(one)[0] < room(two)[0]:
                 slow = one
@@ -104,4 +117,5 @@ class DisplayTrack:
                 fast = two
         speed = (slow + fast) / 2
         _, low, high = room(speed)
+        self._speed = speed
         return (low + high) / 2, speed
