@@ -18,6 +18,7 @@ answers with its screen) before deskctl trusts that the desk has stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections import deque
@@ -50,6 +51,8 @@ changes may still send one at rest)."""
 CHANGES_WITHIN_S = 0.06
 """A box that sends its display only on change sends a change within this long [unsure]."""
 PROBE_WAIT_S = 0.3
+CALL_AGAIN_S = 2.0
+"""A box that went quiet is called this often until it answers."""
 PROBES = 3
 START_GRACE_S = 0.6
 """A held key that has not changed the digits after the settling time plus this: the
@@ -306,6 +309,8 @@ class LoctekDesk(Desk):
     def _next_due(self) -> float | None:
         if self._probe_at is not None:
             return self._probe_at + PROBE_WAIT_S
+        if self._silenced:
+            return self._last_key_at + CALL_AGAIN_S
         if not self._active():
             return None
         moments = [self._quiet_since() + settle_after(self.track.step_mm)]
@@ -319,6 +324,13 @@ class LoctekDesk(Desk):
         if self._probe_at is not None:
             if now >= self._probe_at + PROBE_WAIT_S:
                 self._probe(now)
+            self._arm()
+            return
+        if self._silenced:
+            # Keep calling a box that went quiet: its next frame brings the link back.
+            if now >= self._last_key_at + CALL_AGAIN_S:
+                with contextlib.suppress(ConnectionLost):
+                    self._send(codec.WAKE)
             self._arm()
             return
         if not self._active():
@@ -352,6 +364,7 @@ class LoctekDesk(Desk):
         self._pressed_at, self._settling, self._preset_from = None, False, None
         log.warning("the box on %s went quiet: %s", self.port, why)
         self._publish(self.state.but(link=Link.LOST, moving=False, speed_mm_s=0.0))
+        self._arm()
         self._fail_motion(
             ConnectionLost(
                 f"the Loctek box on {self.port} stopped answering ({why}); the move was not resumed"

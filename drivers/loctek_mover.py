@@ -66,7 +66,7 @@ class LoctekMover(HoldAndWatch):
         super().__init__(
             coast or CoastModel(latency_s=0.4, decel_mm_s2=80.0),
             tolerance_mm=1.0,
-            max_corrections=4,
+            max_corrections=6,
         )
         self.display_step_mm = 1.0
         """What one digit is worth where the desk is (the driver keeps it current)."""
@@ -200,7 +200,10 @@ class LoctekMover(HoldAndWatch):
         with port.subscribe() as states:
             await port.press(direction)
             pressed = port.pressed_at if port.pressed_at is not None else clock.now()
-            watch = _Watch(direction, self.display_step_mm)
+            # At top speed by then, as far as the desk has shown: its ramp, and a margin.
+            known = self.top_speed_mm_s if self.coast.samples or self._top_seen else 0.0
+            watch = _Watch(direction, self.display_step_mm, known)
+            watch.not_before = pressed + model.ramp_s + 0.3
             async with repeating(lambda: port.press(direction), port.press_repeat_s, clock):
                 while True:
                     due = pressed + plan
@@ -288,11 +291,20 @@ class LoctekMover(HoldAndWatch):
             bottom, top = self._calibration_span(desk, low, high)
             # Long moves (the coast at top speed), then presses of every length (the ramp).
             first, second = (top, bottom) if desk.state.height_mm < top else (bottom, top)
-            for target in (first, (first + 2 * second) / 3, (bottom + top) / 2):
+            fine = self.display_step_mm <= FINE_STEP_MM
+            last = (bottom + top) / 2 if fine else bottom
+            # On whole centimetres each release is seen to a digit: more of them.
+            moves = [first, (first + 2 * second) / 3] if fine else [first, second, first]
+            for target in (*moves, last):
                 await desk.move_to_roughly(target)
-            for held in TAPS_S:
-                for direction in (Direction.UP, Direction.DOWN):
-                    await self.press_for(desk, direction, held)
+            if fine:  # each press and its mirror: the desk stays where the digits are finest
+                taps = [(held, way) for held in TAPS_S for way in (Direction.UP, Direction.DOWN)]
+            else:
+                # On whole centimetres a press is seen to the nearest digits only: presses in
+                # one direction start all over the digit, and their errors average out.
+                taps = [(held, way) for way in (Direction.UP, Direction.DOWN) for held in TAPS_S]
+            for held, direction in taps:
+                await self.press_for(desk, direction, held)
             self._check_fit()
         except BaseException:
             self.coast.samples, self.coast.presses, self.coast.travel_mm = before
@@ -327,11 +339,16 @@ class LoctekMover(HoldAndWatch):
         return low + 40.0, top
 
     def _check_fit(self) -> None:
-        model = self.press_model()
-        self.coast.decel_mm_s2 = model.decel_mm_s2
-        self.coast.refit()
-        coast, top = self.coast, self.top_speed_mm_s
-        coast.top_speed_mm_s = top
+        """Refuse what no desk does; else say it as reaction time, braking and top speed
+        (the braking from the presses, the reaction from the coast after the releases)."""
+        model, coast, top = self.press_model(), self.coast, self.top_speed_mm_s
+        after = self.coast_after(top)
+        decel = model.decel_mm_s2
+        if self._coarse_only and after > 0:
+            # Whole centimetres tell the braking only roughly: no softer than the coast allows.
+            decel = max(decel, top * top / (2 * after))
+        coast.decel_mm_s2, coast.top_speed_mm_s = decel, top
+        coast.latency_s = (after - top * top / (2 * decel)) / top
         step = max(self.display_step_mm, 1.0)
         reasons = []
         if model.at_an_edge() and not self._coarse_only:
@@ -340,10 +357,13 @@ class LoctekMover(HoldAndWatch):
             reasons.append(f"presses scatter by {model.error(coast.presses):.1f} mm")
         if not 5.0 <= top <= 100.0:
             reasons.append(f"a top speed of {top:.0f} mm/s")
-        if not 0.0 <= coast.latency_s <= 1.5:
+        if not 0.0 < after < 150.0:
+            reasons.append(f"a coast of {after:.0f} mm")
+        if not -0.1 <= coast.latency_s <= 1.5:
             reasons.append(f"a reaction time of {coast.latency_s:.2f} s")
         if not 5.0 < coast.decel_mm_s2 < 2000.0:
             reasons.append(f"braking at {coast.decel_mm_s2:.0f} mm/s²")
+        coast.latency_s = max(0.0, coast.latency_s)
         if reasons:
             raise DeskFault(
                 "calibration found no motion a desk could make ("
@@ -355,9 +375,12 @@ class LoctekMover(HoldAndWatch):
 class _Watch:
     """The desk seen while the key is held: its latest fitted height and speed."""
 
-    def __init__(self, direction: Direction, step_mm: float) -> None:
+    def __init__(self, direction: Direction, step_mm: float, top_speed_mm_s: float) -> None:
         self.direction = direction
         self.fine = step_mm <= FINE_STEP_MM
+        self.top_speed_mm_s = top_speed_mm_s
+        """The desk's known top speed (0: not known yet)."""
+        self.not_before = 0.0
         self.last: DeskState | None = None
         self.steady_at: float | None = None
         self.released: tuple[float, float] | None = None
@@ -378,8 +401,12 @@ class _Watch:
     def _is_steady(self, now: float) -> bool:
         if len(self._speeds) < 3 or now - self._speeds[0][0] < STEADY_FOR_S * 0.8:
             return False
+        if now < self.not_before:
+            return False
         speeds = [speed for _, speed in self._speeds]
         spread = (max(speeds) - min(speeds)) / max(speeds[-1], 1e-6)
+        if self.top_speed_mm_s and speeds[-1] < 0.92 * self.top_speed_mm_s:
+            return False  # still ramping up
         return speeds[-1] > 5.0 and spread < (0.04 if self.fine else 0.1)
 
     def at(self, when: float) -> tuple[float, float]:
@@ -450,6 +477,12 @@ async def _drive_to_limit(desk: Desk, direction: Direction) -> float:
                 raise ConnectionLost("the desk stopped reporting its height during calibration")
             _raise_fault(received, desk)
             state = received
+    if isinstance(desk, DisplayPort):
+        low, high = desk.band()
+        if high - low <= FINE_STEP_MM:
+            # The limit is somewhere in the band the digits show: its near edge, so that
+            # every height inside the limits can be reached.
+            return high if direction is Direction.DOWN else low
     return state.height_mm
 
 

@@ -23,7 +23,6 @@ LAG_RANGE = (-0.5, 1.5)
 _PRIOR_WEIGHT = 0.25
 """Squared millimetres a unit of log-distance from the likely desk costs: it only decides
 between fits the presses cannot tell apart."""
-_COARSE_PRIOR_WEIGHT = 4.0
 COARSE_MM = 3.0
 
 
@@ -92,15 +91,13 @@ class PressModel:
         """The model that explains ``presses`` (seconds held, distance) best, top speed
         included (long presses show it best), starting from this one as the likely desk.
 
-        Distances read off fine digits are fitted as they are; off whole centimetres
-        (``noise_mm`` above a few millimetres) only as far as the digits allow, since a
-        press that stays within one value reads as none at all: among the models every
-        press allows, the one nearest this one."""
+        Distances read off whole centimetres (``noise_mm`` above a few millimetres) are
+        off by up to a digit each; the fit leans on this model the more."""
         if not presses:
             return self
         prior = self
         coarse = noise_mm > COARSE_MM
-        weight = _COARSE_PRIOR_WEIGHT if coarse else _PRIOR_WEIGHT
+        weight = _PRIOR_WEIGHT * (noise_mm / 2 if coarse else 1.0) ** 2
         bounds = [
             (math.log(ACCEL_RANGE[0]), math.log(ACCEL_RANGE[1])),
             (math.log(DECEL_RANGE[0]), math.log(DECEL_RANGE[1])),
@@ -111,12 +108,9 @@ class PressModel:
         def model_at(point: Sequence[float]) -> PressModel:
             return PressModel(math.exp(point[0]), math.exp(point[1]), point[2], math.exp(point[3]))
 
-        def miss(off: float) -> float:
-            return max(0.0, abs(off) - noise_mm) ** 2 if coarse else off * off
-
         def cost(point: Sequence[float]) -> float:
             model = model_at(point)
-            squares = sum(miss(model.distance(held) - went) for held, went in presses)
+            squares = sum((model.distance(held) - went) ** 2 for held, went in presses)
             away = (
                 (point[0] - math.log(prior.accel_mm_s2)) ** 2
                 + (point[1] - math.log(prior.decel_mm_s2)) ** 2

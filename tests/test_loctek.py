@@ -125,7 +125,7 @@ def test_nothing_on_the_line_is_no_box() -> None:
     async def scenario() -> None:
         emulator = LoctekEmulator()
         port = await emulator.start()
-        emulator.plug(None)  # the box hears but never answers
+        emulator.mute()  # the box hears but never answers
         try:
             with pytest.raises(DeskNotFound, match="no Loctek box"):
                 async with LoctekDesk(port, clock=LoopClock()):
@@ -269,12 +269,16 @@ def test_a_box_that_stops_answering_mid_move_is_unreachable_not_an_obstruction(
         async with emulated(options) as (emulator, desk):
             move = asyncio.create_task(desk.move_to(1100.0))
             await elapse(2.0)
-            emulator.plug(None)  # its transmitter dies; the line stays open
+            emulator.mute()  # its transmitter dies; the line stays open
             with pytest.raises(ConnectionLost, match="stopped answering") as raised:
                 await move
             assert raised.value.exit_code == 3
             await elapse(2.0)
             assert not emulator.model.busy  # the driver let go of the key
+            emulator.unmute()
+            await elapse(3.0)
+            assert desk.state.link is Link.CONNECTED
+            await desk.move_to(900.0)
 
     run_virtual(scenario())
 
@@ -453,9 +457,10 @@ def test_deskctl_emulate_takes_a_seed_and_overrides() -> None:
     run_virtual(scenario())
 
 
-SEEDS = [2, 3, 7, 14, 21, 25]
-"""Tenths that only change, inches that repeat, tenths that repeat on a noisy line,
-whole centimetres, tenths with a heartbeat, inches with a long coast."""
+SEEDS = [2, 3, 5, 7, 14, 15, 21, 25]
+"""Tenths that only change, inches that repeat, a slow-reacting desk, tenths that repeat on
+a noisy line, whole centimetres (repeated, and only on change), tenths with a heartbeat,
+inches with a long coast."""
 
 
 def seeded_targets(options: LoctekOptions) -> Iterator[float]:
