@@ -11,8 +11,8 @@ bounds how precisely deskctl can know where the desk stopped.  Add
 Some boxes send their display only when it changes, others again and again
 while the screen is on: the desk has stopped when its digits stop changing,
 however often they are sent.  A box that repeats itself and falls silent has
-gone; one that only reports changes is asked (a no-key frame, which every box
-answers with its screen) before deskctl trusts that the desk has stopped.
+gone; one that only reports changes is asked (a no-key frame, the wake-up, which
+the box answers with its screen) before deskctl trusts that the desk has stopped.
 """
 
 from __future__ import annotations

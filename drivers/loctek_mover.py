@@ -24,11 +24,10 @@ from typing import Protocol, runtime_checkable
 from deskctl.clock import Clock
 from deskctl.desk import Desk
 from deskctl.drivers.loctek_press import PressModel
-from deskctl.errors import Collision, ConnectionLost, DeskFault, Overheated
-from deskctl.model import DeskState, Direction, Fault, Limits, Link
+from deskctl.errors import ConnectionLost
+from deskctl.model import DeskState, Direction, Limits, Link
 from deskctl.motion import CoastModel, HoldAndWatch, MotionPort, repeating
 from deskctl.stream import Subscription
-from deskctl.units import format_height
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +36,6 @@ STEADY_FOR_S = 0.3
 REST_TIMEOUT_S = 10.0
 FINE_STEP_MM = 3.0
 """Digits this fine (tenths of a cm or of an inch) measure a press well enough to learn from."""
-TAPS_S = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8)
-"""The presses calibration times, each once up and once down."""
-CALIBRATION_MOTOR_S = 100.0
 
 
 @runtime_checkable
@@ -272,45 +268,13 @@ class LoctekMover(HoldAndWatch):
             self.coast.learn(speed, (end - height) * direction)
             self.coast.saw_speed(speed)
 
-    # -- calibration --------------------------------------------------------------------------
+    # -- calibration (see loctek_calibration) -------------------------------------------------
 
     async def calibrate(self, desk: Desk) -> CoastModel:
-        """Find the desk's travel (the digits stop at its limits), then make long moves and
-        presses of many lengths inside the part where the digits are finest, and fit."""
-        before = (list(self.coast.samples), list(self.coast.presses), self.coast.travel_mm)
-        remaining = desk.duty.remaining(desk.clock.now())
-        if remaining < CALIBRATION_MOTOR_S:
-            raise Overheated(
-                f"calibrating runs the motor for up to {CALIBRATION_MOTOR_S:.0f} s and it has "
-                f"{max(0.0, remaining):.0f} s left; let it rest and try again"
-            )
-        try:
-            low, high = await self._find_travel(desk)
-            desk.limits = Limits(low, high)
-            self.coast.travel_mm = (low, high)
-            bottom, top = self._calibration_span(desk, low, high)
-            # Long moves (the coast at top speed), then presses of every length (the ramp).
-            first, second = (top, bottom) if desk.state.height_mm < top else (bottom, top)
-            fine = self.display_step_mm <= FINE_STEP_MM
-            last = (bottom + top) / 2 if fine else bottom
-            # On whole centimetres each release is seen to a digit: more of them.
-            moves = [first, (first + 2 * second) / 3] if fine else [first, second, first]
-            for target in (*moves, last):
-                await desk.move_to_roughly(target)
-            if fine:  # each press and its mirror: the desk stays where the digits are finest
-                taps = [(held, way) for held in TAPS_S for way in (Direction.UP, Direction.DOWN)]
-            else:
-                # On whole centimetres a press is seen to the nearest digits only: presses in
-                # one direction start all over the digit, and their errors average out.
-                taps = [(held, way) for way in (Direction.UP, Direction.DOWN) for held in TAPS_S]
-            for held, direction in taps:
-                await self.press_for(desk, direction, held)
-            self._check_fit()
-        except BaseException:
-            self.coast.samples, self.coast.presses, self.coast.travel_mm = before
-            self.coast.refit()
-            raise
-        return self.coast
+        """Find the desk's travel, then teach both models; refuse what no desk does."""
+        from deskctl.drivers.loctek_calibration import calibrate
+
+        return await calibrate(self, desk)
 
     async def press_for(self, desk: Desk, direction: Direction, held_s: float) -> DeskState:
         """Hold the key for ``held_s`` seconds from rest, through the desk's safety checks."""
@@ -321,55 +285,10 @@ class LoctekMover(HoldAndWatch):
         finally:
             self._forced_hold = None
 
-    async def _find_travel(self, desk: Desk) -> tuple[float, float]:
-        height, limits = desk.state.height_mm, desk.limits
-        first = Direction.DOWN if height - limits.min_mm < limits.max_mm - height else Direction.UP
-        found = {}
-        # The far end first: the near one then leaves the desk by the stretch to calibrate on.
-        for direction in (Direction(-first), first):
-            found[direction] = await _drive_to_limit(desk, direction)
-        return found[Direction.DOWN], found[Direction.UP]
-
-    def _calibration_span(self, desk: Desk, low: float, high: float) -> tuple[float, float]:
-        """Where to calibrate: the stretch where the digits show tenths, if there is one."""
-        fine_top = desk.fine_up_to_mm if isinstance(desk, DisplayPort) else 0.0
-        top = (
-            min(high, fine_top) - 40.0 if fine_top > low + 250.0 else min(high - 40.0, low + 450.0)
-        )
-        return low + 40.0, top
-
-    def _check_fit(self) -> None:
-        """Refuse what no desk does; else say it as reaction time, braking and top speed
-        (the braking from the presses, the reaction from the coast after the releases)."""
-        model, coast, top = self.press_model(), self.coast, self.top_speed_mm_s
-        after = self.coast_after(top)
-        decel = model.decel_mm_s2
-        if self._coarse_only and after > 0:
-            # Whole centimetres tell the braking only roughly: no softer than the coast allows.
-            decel = max(decel, top * top / (2 * after))
-        coast.decel_mm_s2, coast.top_speed_mm_s = decel, top
-        coast.latency_s = (after - top * top / (2 * decel)) / top
-        step = max(self.display_step_mm, 1.0)
-        reasons = []
-        if model.at_an_edge() and not self._coarse_only:
-            reasons.append("the presses fit no motor")
-        if model.error(coast.presses) > max(2.0, step):
-            reasons.append(f"presses scatter by {model.error(coast.presses):.1f} mm")
-        if not 5.0 <= top <= 100.0:
-            reasons.append(f"a top speed of {top:.0f} mm/s")
-        if not 0.0 < after < 150.0:
-            reasons.append(f"a coast of {after:.0f} mm")
-        if not -0.1 <= coast.latency_s <= 1.5:
-            reasons.append(f"a reaction time of {coast.latency_s:.2f} s")
-        if not 5.0 < coast.decel_mm_s2 < 2000.0:
-            reasons.append(f"braking at {coast.decel_mm_s2:.0f} mm/s²")
-        coast.latency_s = max(0.0, coast.latency_s)
-        if reasons:
-            raise DeskFault(
-                "calibration found no motion a desk could make ("
-                + ", ".join(reasons)
-                + "); nothing was learned: clear the desk's way and run it again"
-            )
+    @property
+    def coarse_only(self) -> bool:
+        """Every press was read off whole centimetres: the press model knows them roughly."""
+        return self._coarse_only
 
 
 class _Watch:
@@ -455,45 +374,3 @@ async def _until_rest(states: Subscription, since: float) -> DeskState:
             raise ConnectionLost("the desk stopped reporting its height while stopping")
         if state.fault is not None or (not state.moving and state.timestamp >= since):
             return state
-
-
-async def _drive_to_limit(desk: Desk, direction: Direction) -> float:
-    """Hold the key until the digits stop: the desk is at its limit."""
-    with desk.subscribe() as states:
-        started = desk.clock.now()
-        async with desk.hold(direction):
-            while True:
-                state = await states.next(timeout=REST_TIMEOUT_S)
-                if state is None or state.link is not Link.CONNECTED:
-                    raise ConnectionLost("the desk stopped reporting its height during calibration")
-                _raise_fault(state, desk)
-                if not state.moving and state.timestamp > started:
-                    break
-        let_go = desk.clock.now()
-        state = desk.state
-        while state.moving or state.timestamp < let_go:
-            received = await states.next(timeout=REST_TIMEOUT_S)
-            if received is None or received.link is not Link.CONNECTED:
-                raise ConnectionLost("the desk stopped reporting its height during calibration")
-            _raise_fault(received, desk)
-            state = received
-    if isinstance(desk, DisplayPort):
-        low, high = desk.band()
-        if high - low <= FINE_STEP_MM:
-            # The limit is somewhere in the band the digits show: its near edge, so that
-            # every height inside the limits can be reached.
-            return high if direction is Direction.DOWN else low
-    return state.height_mm
-
-
-def _raise_fault(state: DeskState, desk: Desk) -> None:
-    at = format_height(state.height_mm, desk.unit)
-    if state.fault is Fault.COLLISION:
-        raise Collision(
-            f"the desk hit something near {at} while calibrating; clear the way, then run "
-            "'deskctl stop' to re-arm it"
-        )
-    if state.fault is Fault.OVERHEATED:
-        raise Overheated("the motor is hot; let it rest about 18 minutes and calibrate again")
-    if state.fault is not None:
-        raise DeskFault(state.detail or "the desk controller reported an error while calibrating")

@@ -19,6 +19,7 @@ from deskctl.calibrate import calibrate
 from deskctl.clock import LoopClock
 from deskctl.drivers.emulated_boxes import emulated_box
 from deskctl.drivers.loctek import LoctekDesk
+from deskctl.drivers.loctek_calibration import check_fit
 from deskctl.drivers.loctek_emulator import LoctekEmulator, LoctekOptions
 from deskctl.drivers.loctek_mover import LoctekMover
 from deskctl.drivers.serial_box import LineFaults
@@ -411,7 +412,7 @@ def test_calibration_refuses_a_fit_no_desk_could_make() -> None:
     mover.coast.presses = [(held, 60.0 - 40.0 * held) for held in (0.0, 0.2, 0.4, 0.8, 1.2)]
     mover.coast.samples = [(38.0, 20.0, 0.0)] * 3
     with pytest.raises(DeskFault, match="nothing was learned"):
-        mover._check_fit()
+        check_fit(mover)
 
 
 def test_a_coast_fit_can_no_longer_brake_at_half_a_kilometre_per_second_squared() -> None:
