@@ -4,6 +4,7 @@ collision or controller fault that the user has not cleared yet."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ def restore(desk: Desk, path: Path) -> None:
         data = json.loads(path.read_text())
         runs = [(float(start), float(end)) for start, end in data.get("duty_runs", [])]
         samples = [(float(v), float(o), float(a)) for v, o, a in data.get("coast_samples", [])]
+        extras = dict(data.get("coast_extras", {}))
         latched = data.get("latched")
         if latched is not None:
             desk.latched = DeskState(
@@ -33,6 +35,8 @@ def restore(desk: Desk, path: Path) -> None:
     if desk.coast is not None:
         for speed, overrun, accel in samples:
             desk.coast.learn(speed, overrun, accel)
+        with contextlib.suppress(ValueError, TypeError):  # unreadable: not learned yet
+            desk.coast.restore_extras(extras)
 
 
 def remember(desk: Desk, path: Path) -> None:
@@ -53,6 +57,7 @@ def remember(desk: Desk, path: Path) -> None:
             (round(start + offset, 1), round(end + offset, 1)) for start, end in desk.duty.runs
         ],
         "coast_samples": desk.coast.samples if desk.coast is not None else [],
+        "coast_extras": desk.coast.extras() if desk.coast is not None else {},
         "latched": latched,
     }
     text = json.dumps(data)

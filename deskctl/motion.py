@@ -17,10 +17,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from deskctl.clock import Clock
-from deskctl.errors import MoveFailed
+from deskctl.errors import ConnectionLost, MoveFailed
 from deskctl.model import DeskState, Direction
 from deskctl.stream import Subscription
 
@@ -117,6 +117,10 @@ class NativeMoveTo:
                 return state
 
 
+MAX_DECEL_MM_S2 = 2000.0
+MIN_DECEL_MM_S2 = 5.0
+
+
 @dataclass
 class CoastModel:
     """How a desk moves around a release, learned from its moves.
@@ -134,6 +138,10 @@ class CoastModel:
     samples: list[tuple[float, float, float]] = field(default_factory=list)
     """(speed at release, distance travelled after it, acceleration at release)."""
     keep: int = 24
+    presses: list[tuple[float, float]] = field(default_factory=list)
+    """(seconds a key was held from rest, distance the desk went from rest to rest)."""
+    travel_mm: tuple[float, float] | None = None
+    """The lowest and highest height the desk can reach, once found by driving to them."""
 
     def capped(self, speed: float) -> float:
         return min(speed, self.top_speed_mm_s) if self.top_speed_mm_s else speed
@@ -157,6 +165,22 @@ class CoastModel:
     def saw_speed(self, speed_mm_s: float) -> None:
         self.top_speed_mm_s = max(self.top_speed_mm_s, abs(speed_mm_s))
 
+    def learn_press(self, held_s: float, distance_mm: float) -> None:
+        self.presses = [*self.presses, (max(0.0, held_s), max(0.0, distance_mm))][-self.keep :]
+
+    def extras(self) -> dict[str, Any]:
+        """What is learned besides the releases, to be remembered with them."""
+        return {"presses": self.presses, "travel_mm": self.travel_mm}
+
+    def restore_extras(self, data: dict[str, Any]) -> None:
+        for held, distance in data.get("presses", []):
+            self.learn_press(float(held), float(distance))
+        travel = data.get("travel_mm")
+        if travel is not None:
+            low, high = (float(value) for value in travel)
+            if 0 < low < high:
+                self.travel_mm = (low, high)
+
     def learn(self, speed_mm_s: float, overrun_mm: float, accel_mm_s2: float = 0.0) -> None:
         speed = abs(speed_mm_s)
         if speed < 1.0:  # too slow to teach anything
@@ -164,17 +188,32 @@ class CoastModel:
         self.samples = [*self.samples, (speed, max(0.0, overrun_mm), accel_mm_s2)][-self.keep :]
         self._fit()
 
+    def refit(self) -> None:
+        """Fit again (after the braking was set from elsewhere, or samples were replaced)."""
+        if self.samples:
+            self._fit()
+
     def _fit(self) -> None:
         # For a given latency the braking term is linear, so solve it exactly and
         # search the latency on a grid, then on a finer grid around the best.
+        speeds = [speed for speed, _, _ in self.samples]
+        narrow = max(speeds) < 1.2 * min(speeds)
+
         def error(latency: float) -> tuple[float, float]:
             pairs = [
                 (overrun - before, squared)
                 for speed, overrun, accel in self.samples
                 for before, squared in [self._phases(speed, accel, latency)]
             ]
-            denominator = sum(squared * squared for _, squared in pairs)
-            b = max(sum(rest * squared for rest, squared in pairs) / denominator, 1e-6)
+            if narrow:
+                # Releases at one speed cannot tell reaction from braking: keep the
+                # braking known so far and fit the reaction time alone.
+                b = 1 / (2 * self.decel_mm_s2)
+            else:
+                denominator = sum(squared * squared for _, squared in pairs)
+                b = sum(rest * squared for rest, squared in pairs) / denominator
+            # No desk brakes harder than 2 m/s² or softer than 5 mm/s².
+            b = min(max(b, 1 / (2 * MAX_DECEL_MM_S2)), 1 / (2 * MIN_DECEL_MM_S2))
             return sum((rest - b * squared) ** 2 for rest, squared in pairs), b
 
         latency = min((step * 0.005 for step in range(201)), key=lambda t: error(t)[0])
@@ -320,7 +359,7 @@ async def _report_or_due(
             if task is not None and not task.done():
                 task.cancel()
     if state is None:
-        raise MoveFailed("the desk stopped reporting its height during the move")
+        raise ConnectionLost("the desk stopped reporting its height during the move")
     return state
 
 
@@ -329,6 +368,6 @@ async def _until_stopped(port: MotionPort, states: Subscription) -> DeskState:
     while state.moving:
         received = await states.next(timeout=_stall_timeout(port))
         if received is None:
-            raise MoveFailed("the desk stopped reporting its height while stopping")
+            raise ConnectionLost("the desk stopped reporting its height while stopping")
         state = received
     return state

@@ -72,6 +72,8 @@ WAKE = buttons(Button.NONE)
 DECIMAL_POINT = 0x80
 # "HOT", the duty-cycle cut-out: on seven segments an O is a 0 and a T is a small t.
 OVERHEATED_TEXT = "H0t"
+# "S-", then the preset's number once stored; on seven segments an S is a 5.
+SAVE_TEXT = "5-"
 _DIGITS = {0x3F: "0", 0x06: "1", 0x5B: "2", 0x4F: "3", 0x66: "4", 0x6D: "5", 0x7D: "6",
            0x7C: "6", 0x07: "7", 0x7F: "8", 0x6F: "9"}  # fmt: skip
 _OTHERS = {0x00: " ", 0x40: "-", 0x79: "E", 0x50: "r", 0x78: "t", 0x77: "A", 0x5C: "o",
@@ -105,6 +107,27 @@ class Display:
     def overheated(self) -> bool:
         return self.text == OVERHEATED_TEXT
 
+    @property
+    def step(self) -> float:
+        """What one count of the last digit is worth, in the display's unit: 0.1 or 1."""
+        return 0.1 if "." in self.text else 1.0
+
+    @property
+    def blank(self) -> bool:
+        """The screen is off (asleep), or still waking."""
+        return not self.text.strip()
+
+    @property
+    def memory(self) -> bool:
+        """M was pressed: the box waits for the preset to store the height in (``S-``)."""
+        return self.text.startswith(SAVE_TEXT)
+
+    @property
+    def saved_slot(self) -> int | None:
+        """The preset the box just stored the height in (``S-1``...), its confirmation."""
+        match = re.fullmatch(rf"{SAVE_TEXT}(\d)", self.text)
+        return None if match is None else int(match.group(1))
+
 
 def decode_display(payload: bytes) -> Display:
     """Read three seven-segment bytes; bit 7 of a digit lights the point after it."""
@@ -130,10 +153,11 @@ def encode_display(text: str) -> bytes:
     return bytes(out)
 
 
-def display_text(height_mm: float, inches: bool = False) -> str:
-    """How the panel shows a height: 0.1 cm below 100 cm, whole cm above (likewise inches)."""
+def display_text(height_mm: float, inches: bool = False, whole: bool = False) -> str:
+    """How the panel shows a height: 0.1 cm below 100 cm, whole cm above (likewise
+    inches); ``whole`` panels show whole units everywhere."""
     value = height_mm / (25.4 if inches else 10.0)
-    if round(value, 1) < 100:
+    if round(value, 1) < 100 and not whole:
         return f"{value:4.1f}"
     return f"{round(value):3d}"
 

@@ -30,7 +30,7 @@ class LineFaults:
     corrupt: float = 0.0
     """The frame's checksum (the byte before its end marker, in every family) wrong."""
     seed: int = 0
-    _random: random.Random = field(init=False, repr=False)
+    _random: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)  # noqa: S311 (line noise, not secrets)
@@ -83,6 +83,7 @@ class SerialBox(ABC):
 
     _port: PtyPort | None = None
     _send: Callable[[bytes], None] | None = None
+    _muted: Callable[[bytes], None] | None = None
 
     @abstractmethod
     def receive(self, data: bytes) -> None:
@@ -104,6 +105,15 @@ class SerialBox(ABC):
         """Send one frame, through whatever faults the line has."""
         if self._send is not None:
             self._send(self.faults.garble(frame))
+
+    def mute(self) -> None:
+        """The box's transmitter fails: it still hears the line and drives its motor."""
+        self._muted, self._send = self._send, None
+
+    def unmute(self) -> None:
+        """The transmitter works again."""
+        if self._muted is not None:
+            self._send, self._muted = self._muted, None
 
     @property
     def plugged(self) -> bool:
