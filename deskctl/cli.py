@@ -103,7 +103,9 @@ async def _drive(
             state = await move()
     except asyncio.CancelledError:
         rest = await desk.settled()
-        raise Interrupted(f"interrupted; the desk rests at {ctx.height(rest.height_mm)}") from None
+        raise Interrupted(
+            f"interrupted; the desk stopped at {ctx.height(rest.height_mm)}"
+        ) from None
     except Interrupted as error:  # another command (or face) stopped the desk
         rest = await desk.settled()
         raise Interrupted(f"{error}; it rests at {ctx.height(rest.height_mm)}") from None

@@ -350,8 +350,10 @@ class JiecangDesk(Desk):
             if moving:
                 self._motion_seen.set()
         elif last.moving and now - self._track.changed_at >= self._settled_after_s:
-            # Still for a while, and a fresh report says so: at rest.
+            # Still for a while, and a fresh report says so: at rest. The way it was sent
+            # is over: the next motion may be the handset's, which is no collision.
             self._settled_at = now
+            self._heading = 0
             self._publish(last.but(moving=False, speed_mm_s=0.0, timestamp=now))
 
     def _check_reversal(self, speed: float) -> None:

@@ -224,8 +224,14 @@ class RemoteDesk(Desk):
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError, DeskctlError):
                 await renewing
+            ended: dict[str, Any] = {}
             with contextlib.suppress(AgentGone):
-                await asyncio.shield(self.connection.request("hold_end", desk=self.key))
+                ended = await asyncio.shield(self.connection.request("hold_end", desk=self.key))
+        if "state" in ended:
+            rest = protocol.state_from_wire(ended["state"], self.clock.now())
+            if rest.fault is not None:
+                # It hit something (or overheated) while held: that ends a hold as a move.
+                raise self._fault_error(rest)
 
     async def presets(self) -> dict[int, float | None]:
         result = await self.connection.request("presets", desk=self.key)
