@@ -23,7 +23,7 @@ def write_atomic(path: Path, data: bytes, *, keep_backup: bool = False) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
             if keep_backup and path.exists():
-                os.replace(path, path.with_name(path.name + "~"))
+                _keep_backup(path)
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -32,6 +32,16 @@ def write_atomic(path: Path, data: bytes, *, keep_backup: bool = False) -> None:
         _sync_dir(path.parent)
     except OSError as error:
         raise StorageError(f"cannot write {path}: {error.strerror}") from None
+
+
+def _keep_backup(path: Path) -> None:
+    """``NAME~`` becomes the current version while ``NAME`` stays in place: a second name
+    for the same file, renamed over the old backup, so that no moment is without NAME."""
+    link = path.with_name(f".{path.name}~.link")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(link)
+    os.link(path, link)
+    os.replace(link, path.with_name(path.name + "~"))
 
 
 def _sync_dir(folder: Path) -> None:
