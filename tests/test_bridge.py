@@ -193,6 +193,8 @@ async def test_discovery_describes_the_desk_as_one_device(broker: Broker) -> Non
         ids = [c["unique_id"] for c in components.values()]
         assert len(set(ids)) == len(ids)
         assert all(c["p"] and c["name"] for c in components.values())
+        # Home Assistant takes qos from each component; at the device level it is ignored.
+        assert all(c["qos"] == 1 for c in components.values())
         target = components["target"]
         assert (target["min"], target["max"], target["unit_of_measurement"]) == (62.0, 127.0, "cm")
         assert target["command_topic"] == "deskctl/room1/office/height/set"
