@@ -763,3 +763,14 @@ async def test_serve_is_the_agent_so_commands_and_the_broker_share_the_desk(
         finally:
             process.terminate()
             assert await asyncio.to_thread(process.wait, 30) == 0
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DESKCTL_CHECK_HOME_ASSISTANT"),
+    reason="a real Home Assistant: set DESKCTL_CHECK_HOME_ASSISTANT=1 (installs it once)",
+)
+def test_a_real_home_assistant() -> None:
+    script = Path(__file__).parent.parent / "scripts" / "check-home-assistant"
+    done = subprocess.run([str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "passed with Home Assistant" in done.stdout or "skipped" in done.stdout

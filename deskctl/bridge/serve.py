@@ -312,7 +312,7 @@ class Bridge:
             found = self.topics.parse_command_topic(topic)
             node = None if found is None else self.nodes.get(found[0])
             if node is None or found is None:
-                log.warning("ignored a message for no desk here: %s", topic)
+                self.refusals.refused(topic, "a message", "no desk here has that name")
                 return
             node.handle(found[1], payload, retained=message.retain)
         except Exception:  # a bug in one command must not end the bridge for every desk
