@@ -123,6 +123,7 @@ class Config:
         )
 
 
+_SECRET_KEYS = {"password"}
 _TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt", "agent"}
 _AGENT_KEYS = {"enabled", "idle_exit", "keep_open"}
 _DESK_KEYS = {"url", "sit", "stand"}
@@ -304,7 +305,9 @@ class _Reader:
     def _string(self, table: dict[str, Any], key: str, where: tuple[str, ...], default: str) -> str:
         value = table.get(key, default)
         if not isinstance(value, str):
-            raise self._error((*where, key), f"must be a string in quotes, not {value!r}")
+            # A secret typed without quotes is still a secret: never shown back.
+            shown = " (its value is not shown)" if key in _SECRET_KEYS else f", not {value!r}"
+            raise self._error((*where, key), f"must be a string in quotes{shown}")
         return value
 
     def _height(

@@ -21,6 +21,10 @@ from typing import Any
 import aiomqtt
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+DYNAMIC_SECURITY = next(
+    (str(p) for p in Path("/usr/lib").glob("*/mosquitto_dynamic_security.so")),
+    "/usr/lib/mosquitto_dynamic_security.so",
+)
 
 
 def free_port() -> int:
@@ -37,6 +41,12 @@ class Broker:
     users: dict[str, str] | None = None
     """With users, anonymous clients are refused."""
     tls: bool = False
+    acl: str | None = None
+    """A mosquitto acl_file's text: what each user may read and write (delivery only: the
+    acl_file grants every subscription)."""
+    anonymous_acls: list[dict[str, Any]] | None = None
+    """Rules of mosquitto's dynamic security plugin for anonymous clients, which refuses a
+    subscription in its SUBACK; what no rule allows is denied."""
     process: subprocess.Popen[str] | None = None
 
     @property
@@ -65,6 +75,14 @@ class Broker:
                     ["mosquitto_passwd", "-b", str(passwords), user, password], check=True
                 )
             lines.append(f"password_file {passwords}")
+        if self.anonymous_acls is not None:
+            rules = self.folder / "dynamic-security.json"
+            rules.write_text(json.dumps(_dynamic_security(self.anonymous_acls)))
+            lines += [f"plugin {DYNAMIC_SECURITY}", f"plugin_opt_config_file {rules}"]
+        if self.acl is not None:
+            acl_file = self.folder / "acl"
+            acl_file.write_text(self.acl)
+            lines.append(f"acl_file {acl_file}")
         if self.tls:
             self._make_certificates()
             lines += [
@@ -150,6 +168,21 @@ class Broker:
             "-out",
             "server.crt",
         )
+
+
+def _dynamic_security(acls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "clients": [],
+        "groups": [{"groupname": "anonymous", "roles": [{"rolename": "anonymous"}]}],
+        "roles": [{"rolename": "anonymous", "acls": [{"priority": 0, **acl} for acl in acls]}],
+        "anonymousGroup": "anonymous",
+        "defaultACLAccess": {
+            "publishClientSend": False,
+            "publishClientReceive": False,
+            "subscribe": False,
+            "unsubscribe": True,
+        },
+    }
 
 
 @dataclass(frozen=True)

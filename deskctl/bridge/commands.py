@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from deskctl.errors import DeskctlError
+from deskctl.errors import InvalidHeight
 from deskctl.profiles.at_desk import NAME_RE
-from deskctl.units import MM_PER_UNIT, Unit, parse_height
+from deskctl.units import Unit, parse_height, to_unit
 
 MAX_PAYLOAD = 64
 PRESET = re.compile(r"^preset_([1-9])$")
@@ -92,16 +92,27 @@ def parse_command(kind: str, payload: bytes, unit: Unit) -> Command:
     )
 
 
+# A bare number: digits 0-9 with at most one decimal point or comma, nothing else.
+_BARE = re.compile(r"^(?:\d+(?:[.,]\d+)?|[.,]\d+)$", re.ASCII)
+# A number with a word after it: the command line's own message says what is wrong.
+_WITH_UNIT = re.compile(r"^[\d.,]+\s*[a-z\"]+$", re.ASCII | re.IGNORECASE)
+
+
 def _height(text: str, unit: Unit) -> float:
-    """A bare number is in the bridge's unit (what Home Assistant's number sends)."""
+    """A height as the command line parses it, except that a bare number is in the bridge's
+    unit (what Home Assistant's number sends)."""
+    if not text.isascii():
+        raise CommandRefused(f"{text!r} is not a height: write its digits as 0-9")
+    shown = f"{text}{unit.value}" if _BARE.match(text) else text
     try:
-        try:
-            number = float(text)
-        except ValueError:
-            return parse_height(text)
-        return parse_height(number * MM_PER_UNIT[unit.value])
-    except DeskctlError as error:
-        raise CommandRefused(str(error)) from None
+        return parse_height(shown)
+    except InvalidHeight as error:
+        if _BARE.match(text) or _WITH_UNIT.match(text):
+            raise CommandRefused(str(error)) from None
+        raise CommandRefused(
+            f"{text!r} is not a height: send a number in {unit.value} "
+            f"(like {round(to_unit(1100, unit), 1):g}) or one with a unit (1100mm, 110cm, 43.3in)"
+        ) from None
 
 
 class MoveRation:

@@ -35,7 +35,9 @@ def device_config(topics: DeskTopics, desk: DeskDescription) -> dict[str, Any]:
     state = topics.state
 
     def entity(platform: str, key: str, name: str, **options: Any) -> dict[str, Any]:
-        return {"p": platform, "unique_id": f"{uid}_{key}", "name": name, **options}
+        # qos per component: Home Assistant copies only its shared options (device, origin,
+        # availability, state topic) from the device level into each component.
+        return {"p": platform, "unique_id": f"{uid}_{key}", "name": name, "qos": 1, **options}
 
     def reading(template: str) -> dict[str, Any]:
         return {"state_topic": state, "value_template": template}
@@ -142,6 +144,5 @@ def device_config(topics: DeskTopics, desk: DeskDescription) -> dict[str, Any]:
             {"t": topics.availability},
         ],
         "avty_mode": "all",
-        "qos": 1,
         "cmps": components,
     }

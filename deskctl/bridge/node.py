@@ -32,6 +32,7 @@ from deskctl.bridge.commands import (
     parse_command,
 )
 from deskctl.bridge.discovery import DeskDescription, device_config
+from deskctl.bridge.refusals import RefusalLog
 from deskctl.bridge.topics import DeskTopics
 from deskctl.clock import EpochClock
 from deskctl.config import DeskEntry, MqttConfig
@@ -47,6 +48,7 @@ from deskctl.policy.engine import (
     Engine,
     Event,
     Notify,
+    Phase,
     Prompt,
     Skip,
     Snooze,
@@ -65,6 +67,8 @@ log = logging.getLogger("deskctl.serve")
 
 Publish = Callable[[str, str, bool], None]
 """``publish(topic, payload, retain)``: hand a message to the broker link."""
+STOP_WAIT_S = 5.0
+"""How long a leaving bridge waits for a moving desk to stop."""
 DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
 
 
@@ -81,6 +85,8 @@ class DeskNode:
         open_desk: DeskOpener | None = None,
         clock: EpochClock | None = None,
         retry: Backoff | None = None,
+        refusals: RefusalLog | None = None,
+        standing_tick_s: float = 60.0,
     ) -> None:
         self.entry = entry
         self.topics = topics
@@ -102,6 +108,10 @@ class DeskNode:
         self._schedule: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._history: History | None = None
+        self.refusals = refusals or RefusalLog()
+        self.standing_tick_s = standing_tick_s
+        """How often the standing figure is brought up to date while the person stands."""
+        self._standing_timer: asyncio.TimerHandle | None = None
 
     # -- the desk's session -------------------------------------------------------------------
 
@@ -135,14 +145,28 @@ class DeskNode:
                 if not state.moving:
                     self._standing_s = self._standing_today()
                 self._publish_state(state)
+                self._pace_standing(state)
 
     async def _leave(self) -> None:
+        self._pace_standing(None)
         for task in self._tasks:
             task.cancel()
         await self._stop_schedule()
         self.desk = None
         self.runner = None
         self._availability(online=False)
+
+    async def at_rest(self) -> str | None:
+        """The desk's state payload once it rests: the bridge is leaving, and a move it
+        leaves running would be shown as moving for good."""
+        desk = self.desk
+        if desk is None:
+            return None
+        if desk.state.moving:
+            with contextlib.suppress(DeskctlError, TimeoutError):
+                async with asyncio.timeout(STOP_WAIT_S):
+                    await desk.stop()
+        return json.dumps(self.state_data(desk.state))
 
     async def close(self) -> None:
         await self._stop_schedule()
@@ -242,6 +266,29 @@ class DeskNode:
         today = dt.datetime.fromtimestamp(now, zone).date()
         return self._history.day(today, zone, 0.0, now).standing_s
 
+    def _pace_standing(self, state: DeskState | None) -> None:
+        """While the person stands the figure grows: a timer at a minute's pace, only then."""
+        standing = (
+            state is not None
+            and not state.moving
+            and state.link is Link.CONNECTED
+            and self.heights.posture_of(state.height_mm) is Posture.STAND
+        )
+        if standing and self._standing_timer is None:
+            loop = asyncio.get_running_loop()
+            self._standing_timer = loop.call_later(self.standing_tick_s, self._standing_tick)
+        elif not standing and self._standing_timer is not None:
+            self._standing_timer.cancel()
+            self._standing_timer = None
+
+    def _standing_tick(self) -> None:
+        self._standing_timer = None
+        if self.desk is None:
+            return
+        self._standing_s = self._standing_today()
+        self._publish_state(self.desk.state)
+        self._pace_standing(self.desk.state)
+
     def _stepped(self, state: State) -> None:
         self._standing_s = self._standing_today()
         if self.desk is not None:
@@ -310,7 +357,7 @@ class DeskNode:
         self.publish(self.topics.event, json.dumps({"event": event, **data}), False)
 
     def _refuse(self, what: str, reason: str) -> None:
-        log.warning("%s: refused %r: %s", self.topics.desk, what, reason)
+        self.refusals.refused(self.topics.desk, what, reason)
         self._event("refused", command=what, reason=reason)
 
     # -- what comes in ------------------------------------------------------------------------
@@ -331,19 +378,22 @@ class DeskNode:
         self._carry_out(command, what)
 
     def _check(self, command: Command) -> None:
-        if moves_the_desk(command):
-            if not self.mqtt.remote_moves:
-                raise CommandRefused(
-                    "remote moves are off; set remote_moves = true in the config's [mqtt]"
-                )
-            if not self.ration.take(self.clock.now()):
-                raise CommandRefused(
-                    f"too many moves: this desk takes {self.mqtt.moves_per_minute} a minute; "
-                    f"wait {self.ration.wait_s():.0f} s"
-                )
+        """Refuse what cannot or may not be done; a move takes from the allowance only
+        once everything else about it is right."""
+        moves = moves_the_desk(command)
+        if moves and not self.mqtt.remote_moves:
+            raise CommandRefused(
+                "remote moves are off; set remote_moves = true in the config's [mqtt]"
+            )
         desk = self.desk
         if desk is None or desk.state.link is not Link.CONNECTED:
             raise CommandRefused("the desk is not connected; nothing was sent")
+        if isinstance(command, Stop) and self._rearms(desk) and not self.mqtt.remote_moves:
+            fault = desk.state.fault.value if desk.state.fault else "fault"
+            raise CommandRefused(
+                f"the desk stopped on a {fault} and stays put: a stop now would re-arm it, so "
+                "from the broker it needs remote_moves = true (or run 'deskctl stop' at the desk)"
+            )
         if isinstance(command, MoveTo):
             try:
                 desk.limits.check(command.height_mm, self.unit)
@@ -353,8 +403,22 @@ class DeskNode:
             raise CommandRefused(f"this desk has no memory preset {command.slot}")
         if isinstance(command, UseProfile) and not self._profiles().exists(command.name):
             raise CommandRefused(f"there is no profile {command.name!r}")
-        if isinstance(command, Answer) and self.runner is None:
-            raise CommandRefused("the schedule is not running")
+        if isinstance(command, Answer):
+            if self.runner is None:
+                raise CommandRefused("the schedule is not running")
+            if self.runner.state.phase is not Phase.PROMPT:
+                raise CommandRefused(f"no prompt is waiting for an answer ({command.answer})")
+        if moves and not self.ration.take(self.clock.now()):
+            raise CommandRefused(
+                f"too many moves: this desk takes {self.mqtt.moves_per_minute} a minute; "
+                f"wait {self.ration.wait_s():.0f} s"
+            )
+
+    @staticmethod
+    def _rearms(desk: Desk) -> bool:
+        """Whether a stop would clear a latched fault (even while the desk backs off from
+        what it hit, which it ends by itself)."""
+        return desk.state.fault is not None
 
     def _carry_out(self, command: Command, what: str) -> None:
         desk = self.desk

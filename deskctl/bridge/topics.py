@@ -30,6 +30,11 @@ class BridgeTopics:
         return f"{self.base}/{self.node}/status"
 
     @property
+    def presence(self) -> str:
+        """Where a starting bridge says hello and a live one with the same node answers."""
+        return f"{self.base}/{self.node}/bridges"
+
+    @property
     def home_assistant_status(self) -> str:
         return f"{self.discovery_prefix}/status"
 
