@@ -48,13 +48,13 @@ async def cmd_stats(ctx: Context) -> int:
     try:
         now = time.time()
         started = history.first_day(zone) or dt.date.today()
-        rhythm = settings_for(ctx.profile(), started).rhythm
+        settings = settings_for(ctx.profile(), started)
         today = dt.datetime.fromtimestamp(now, zone).date()
         days = (
             [today - dt.timedelta(days=n) for n in range(6, -1, -1)] if ctx.args.week else [today]
         )
-        stats = [history.day(day, zone, rhythm.goal_s(day), now) for day in days]
-        streak = history.streak(today, zone, rhythm.goal_s, now)
+        stats = [history.day(day, zone, settings.goal_s(day), now) for day in days]
+        streak = history.streak(today, zone, settings.goal_s, now)
     finally:
         history.close()
     lines = [line for day in stats for line in render_day(day)]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from deskctl.policy.exercises import Library, Posture, library
-from deskctl.policy.schedule import Rhythm, WorkingHours
+from deskctl.policy.schedule import SHORTEST_BOUT_S, Rhythm, WorkingHours, daily_goal_s
 
 RECENT_EXERCISES = 5
 
@@ -196,11 +196,15 @@ class Settings:
     """After a lapsed prompt or a failed move, ask again this much later."""
     natural_break_s: float = 5 * 60
     """Away at least this long counts as a break: the cycle starts afresh."""
-    min_bout_s: float = 5 * 60
+    min_bout_s: float = SHORTEST_BOUT_S
     focus: tuple[str, ...] = ()
     skip_exercises: tuple[str, ...] = ()
     longest_exercise_s: float = 120.0
     library: Library = field(default_factory=library)
+
+    def goal_s(self, day: dt.date) -> float:
+        """The day's goal of standing and moving, within what its working hours allow."""
+        return daily_goal_s(self.rhythm, self.hours, day)
 
 
 @dataclass(frozen=True)
@@ -264,13 +268,11 @@ class Engine:
 
     def _bout_s(self, state: State, posture: Posture, now: float) -> float:
         rhythm = self.settings.rhythm
-        day = self._local(now).date()
         if posture is Posture.SIT:
             bout = rhythm.sit_s
         else:
-            workday = self.settings.hours.minutes_on(day.weekday()) * 60.0
             left_today = rhythm.daily_standing_cap_s - state.standing_s
-            bout = min(rhythm.stand_bout_s(day, workday), left_today)
+            bout = min(rhythm.up_bout_s, left_today)
         return max(self.settings.min_bout_s, bout - state.debt_s.get(posture, 0.0))
 
     def plan(self, state: State, now: float, until: float) -> list[tuple[Posture, float, float]]:
