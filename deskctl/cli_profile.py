@@ -113,6 +113,12 @@ async def profile_new(ctx: Context) -> int:
     return 0
 
 
+def _is_weekday_hours(tables: list[str], last: str) -> bool:
+    from deskctl.profiles.model import WEEKDAYS
+
+    return tables == ["schedule", "hours"] and last in WEEKDAYS
+
+
 def _bad(error: ValidationError) -> BadInput:
     from deskctl.profiles.store import one_line
 
@@ -137,9 +143,16 @@ async def profile_set(ctx: Context) -> int:
             if not isinstance(target.get(table), dict):
                 raise BadInput(f"{key}: no such setting (see 'deskctl profile schema')")
             target = target[table]
+        value = value.strip()
+        if _is_weekday_hours(tables, last):
+            # Working hours per day: ranges split by commas; empty or "off" is a day off.
+            ranges = [item.strip() for item in value.split(",") if item.strip()]
+            target.pop(last, None)
+            if ranges != ["off"] and ranges:
+                target[last] = ranges
+            continue
         if last not in target:
             raise BadInput(f"{key}: no such setting (see 'deskctl profile schema')")
-        value = value.strip()
         if key in LIST_FIELDS:
             target[last] = [item.strip() for item in value.split(",") if item.strip()]
         else:

@@ -125,6 +125,28 @@ def test_set_checks_every_change_and_keeps_the_file_whole(isolated_home: Path) -
     assert path.read_text() == before
 
 
+def test_working_hours_are_set_per_day_from_the_command_line() -> None:
+    ok("profile", "new", "ana", "--sit", "70cm", "--stand", "108cm")
+    ok(
+        "profile",
+        "set",
+        "ana",
+        "schedule.hours.wed=08:00-12:00,13:00-17:00",
+        "schedule.hours.sat=10:00-12:00",
+        "schedule.hours.fri=off",
+    )
+    hours = as_json("profile", "show", "ana")["schedule"]["hours"]
+    assert hours["wed"] == ["08:00-12:00", "13:00-17:00"]
+    assert hours["sat"] == ["10:00-12:00"]
+    assert "fri" not in hours
+    assert "12:00-10:00" in one_line_error(
+        deskctl("profile", "set", "ana", "schedule.hours.sun=12:00-10:00")
+    )
+    assert "no such setting" in one_line_error(
+        deskctl("profile", "set", "ana", "schedule.hours.someday=10:00-12:00")
+    )
+
+
 def test_a_broken_profile_is_reported_with_file_and_line_and_left_alone(
     isolated_home: Path,
 ) -> None:
