@@ -10,6 +10,7 @@ lapsed, capped), ``exercise`` (shown, done, skipped) and ``move``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (t);
+CREATE TABLE IF NOT EXISTS writer (pid INTEGER NOT NULL);
 """
 AT_DESK = ("sit", "stand")
 
@@ -93,8 +95,16 @@ class History:
         return list(self._db.execute(query + " ORDER BY t, rowid", args))
 
     def close_dangling(self) -> None:
-        """A process that was killed left its last posture open: end it at the last thing
-        it recorded, rather than letting it run on until the next start."""
+        """Become the history's writer.  A process that was killed left its last posture
+        open: end it at the last thing it recorded, rather than letting it run on until
+        the next start."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM writer")
+            self._db.execute("INSERT INTO writer (pid) VALUES (?)", (os.getpid(),))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot write the history: {error}") from None
         last_posture = self._db.execute(
             "SELECT what FROM events WHERE kind = 'posture' ORDER BY t DESC, rowid DESC LIMIT 1"
         ).fetchone()
@@ -102,6 +112,15 @@ class History:
             return
         (last,) = self._db.execute("SELECT MAX(t) FROM events").fetchone()
         self.record(last, "posture", "off", "not closed")
+
+    def _counted_until(self, now: float) -> float:
+        """``now``, unless the process that writes the history is gone: then what it left
+        open ends at its last record (the next writer will close it there)."""
+        row = self._db.execute("SELECT pid FROM writer").fetchone()
+        if row is None or row[0] == os.getpid() or _alive(row[0]):
+            return now
+        (last,) = self._db.execute("SELECT MAX(t) FROM events").fetchone()
+        return now if last is None else min(now, last)
 
     def first_day(self, timezone: dt.tzinfo) -> dt.date | None:
         (first,) = self._db.execute("SELECT MIN(t) FROM events").fetchone()
@@ -126,7 +145,7 @@ class History:
 
     def day(self, day: dt.date, timezone: dt.tzinfo, goal_s: float, now: float) -> DayStats:
         start = dt.datetime.combine(day, dt.time(), timezone).timestamp()
-        end = min(now, start + 86400)
+        end = min(self._counted_until(now), start + 86400)
         sitting = standing = longest = 0.0
         changes, run, previous = 0, 0.0, None
         for posture, begins, ends in self._intervals(start, max(start, end)):
@@ -169,6 +188,16 @@ class History:
             count += stats.goal_met  # days off neither count nor break the streak
             day -= dt.timedelta(days=1)
         return count
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
 
 
 def timeline(
