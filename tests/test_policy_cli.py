@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 DESKCTL = str(Path(sys.executable).with_name("deskctl"))
 
 
@@ -55,9 +57,16 @@ def test_stats_on_an_empty_history_and_bad_input() -> None:
     assert bad.stderr.count("\n") == 1
 
 
-def test_run_follows_the_schedule_until_interrupted() -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    ("command", "greeting"),
+    [(["run", "--no-notify"], "following the schedule at sim://runner"), (["watch"], "72.0 cm")],
+)
+def test_run_and_watch_end_cleanly_when_interrupted_or_terminated(
+    stop_signal: signal.Signals, command: list[str], greeting: str
+) -> None:
     runner = subprocess.Popen(
-        [DESKCTL, "--desk", "sim://runner?speed=50", "run", "--no-notify"],
+        [DESKCTL, "--desk", "sim://runner?speed=50", *command],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -65,8 +74,8 @@ def test_run_follows_the_schedule_until_interrupted() -> None:
     )
     assert runner.stdout is not None
     first = runner.stdout.readline()
-    assert first.startswith("following the schedule at sim://runner?speed=50")
-    runner.send_signal(signal.SIGINT)
+    assert first.startswith(greeting)
+    runner.send_signal(stop_signal)
     assert runner.wait(timeout=30) == 0
     assert runner.stderr is not None
     assert runner.stderr.read() == ""
