@@ -29,6 +29,7 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (t);
 CREATE TABLE IF NOT EXISTS writer (pid INTEGER NOT NULL);
 """
 AT_DESK = ("sit", "stand")
+CHANGE_CAUSES = ("prompt", "automatic", "manual")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,19 @@ class DayStats:
     @property
     def goal_met(self) -> bool:
         return self.goal_s > 0 and self.standing_s >= self.goal_s
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of posture and the exercise paired with it."""
+
+    t: float
+    posture: str
+    cause: str
+    """prompt, automatic or manual (the handset)."""
+    exercise_id: str | None
+    outcome: str | None
+    """done or skipped; None when the person said neither."""
 
 
 class History:
@@ -121,6 +135,29 @@ class History:
             return now
         (last,) = self._db.execute("SELECT MAX(t) FROM events").fetchone()
         return now if last is None else min(now, last)
+
+    def changes(self, day: dt.date, timezone: dt.tzinfo) -> list[Change]:
+        """The day's changes of posture, each with the exercise shown with it and what
+        the person said of it."""
+        start = dt.datetime.combine(day, dt.time(), timezone).timestamp()
+        events = self.events(start, start + 86400)
+        changes = []
+        for t, kind, what, detail in events:
+            if kind != "posture" or what not in AT_DESK or detail not in CHANGE_CAUSES:
+                continue
+            shown = next(
+                (d for u, k, w, d in events if u == t and k == "exercise" and w == "shown"), None
+            )
+            outcome = next(
+                (
+                    w
+                    for u, k, w, d in events
+                    if u >= t and k == "exercise" and w in ("done", "skipped") and d == shown
+                ),
+                None,
+            )
+            changes.append(Change(t, what, detail, shown, outcome if shown else None))
+        return changes
 
     def first_day(self, timezone: dt.tzinfo) -> dt.date | None:
         (first,) = self._db.execute("SELECT MIN(t) FROM events").fetchone()

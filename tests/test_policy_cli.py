@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -29,6 +31,22 @@ def test_simulate_a_working_week() -> None:
     assert all(day["standing_min"] == 0 for day in weekend)
     assert all(day["longest_sitting_min"] <= 90 for day in weekdays)
     assert data["speed"] > 1e5
+
+
+def test_simulate_shows_the_exercise_paired_with_each_change() -> None:
+    plain = deskctl("simulate", "--days", "1", "--start", "2026-11-23")
+    assert "--changes lists each change" in plain.stdout
+    result = deskctl("simulate", "--days", "1", "--start", "2026-11-23", "--changes")
+    assert result.returncode == 0, result.stderr
+    listed = [line.strip() for line in result.stdout.splitlines() if "(prompt):" in line]
+    assert len(listed) >= 10
+    assert any(line.startswith(tuple(f"{h:02d}:" for h in range(9, 18))) for line in listed)
+    assert all(line.split(": ", 1)[1] != "no exercise" for line in listed)
+    assert any("Standing back arch" in line for line in listed)
+    data = json.loads(deskctl("--json", "simulate", "--days", "1", "--start", "2026-11-23").stdout)
+    prompted = [c for c in data["days"][0]["changes_made"] if c["cause"] == "prompt"]
+    assert prompted
+    assert all(c["exercise"] for c in prompted)
 
 
 def test_simulate_uses_the_profile_rhythm() -> None:
@@ -79,3 +97,25 @@ def test_run_and_watch_end_cleanly_when_interrupted_or_terminated(
     assert runner.wait(timeout=30) == 0
     assert runner.stderr is not None
     assert runner.stderr.read() == ""
+
+
+def test_run_says_when_the_next_change_is_due_or_when_work_starts() -> None:
+    runner = subprocess.Popen(
+        [DESKCTL, "--desk", "sim://runner?speed=50", "run", "--no-notify"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert runner.stdout is not None
+    runner.stdout.readline()  # following the schedule ...
+    # Bounded, so that a run that never says it fails rather than hangs.
+    ready, _, _ = select.select([runner.stdout], [], [], 30)
+    second = runner.stdout.readline() if ready else ""
+    runner.send_signal(signal.SIGINT)
+    assert runner.wait(timeout=30) == 0
+    assert re.match(
+        r"\d\d:\d\d (outside working hours until (\w{3} )?\d\d:\d\d"
+        r"|(sitting|standing); next change \((stand up|sit down)\) at (\w{3} )?\d\d:\d\d)$",
+        second.rstrip("\n"),
+    ), second

@@ -232,6 +232,9 @@ class State:
     away_since: float | None = None
     resume: Phase | None = None
     """Where a blocked engine goes back to when the desk is re-armed."""
+    outcome: str | None = None
+    """How the last prompt ended: confirmed, snoozed, skipped, lapsed, away, automatic or
+    by hand (None while one is open, or before the first)."""
 
     @property
     def next_wake(self) -> float | None:
@@ -401,6 +404,7 @@ class Engine:
             exercise_id=exercise_id,
             auto=auto,
             prompt_until=now + wait,
+            outcome=None,
         )
         left = settings.max_snoozes - state.snoozes
         return state, [
@@ -411,12 +415,16 @@ class Engine:
     def _prompt_ran_out(self, state: State, now: float) -> Step:
         target = state.target or Posture.STAND
         if state.auto and self.present(state, now):
-            state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None)
+            state = dataclasses.replace(
+                state, phase=Phase.MOVING, prompt_until=None, outcome="automatic"
+            )
             return state, [Move(target), Record("transition", "automatic", target.value)]
         back = self._back_to_desk(state, due=now + self.settings.retry_s)
+        back = dataclasses.replace(back, outcome="lapsed")
         if not self.present(state, now):
             # Nobody answered and nobody has been active: the person is away.
             back, actions = self._on_away(back, Away(), now)
+            back = dataclasses.replace(back, outcome="away")
             return back, [Record("transition", "lapsed", "nobody at the desk"), *actions]
         return back, [Record("transition", "lapsed", "no answer")]
 
@@ -430,7 +438,9 @@ class Engine:
         if state.phase is not Phase.PROMPT or state.target is None:
             return state, []
         target = state.target
-        state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None, auto=False)
+        state = dataclasses.replace(
+            state, phase=Phase.MOVING, prompt_until=None, auto=False, outcome="confirmed"
+        )
         return state, [Move(target), Record("transition", "confirmed", target.value)]
 
     def _on_snooze(self, state: State, _: Snooze, now: float) -> Step:
@@ -444,7 +454,9 @@ class Engine:
         debt = dict(state.debt_s)
         debt[state.posture] = debt.get(state.posture, 0.0) + snooze
         state = self._back_to_desk(state, due=now + snooze)
-        state = dataclasses.replace(state, snoozes=state.snoozes + 1, debt_s=debt)
+        state = dataclasses.replace(
+            state, snoozes=state.snoozes + 1, debt_s=debt, outcome="snoozed"
+        )
         return state, [Record("transition", "snoozed", f"{snooze / 60:g} min")]
 
     def _on_skip(self, state: State, _: Skip, now: float) -> Step:
@@ -452,7 +464,8 @@ class Engine:
         if state.phase is not Phase.PROMPT:
             return state, []
         state = self._back_to_desk(state, due=now + self._bout_s(state, state.posture, now))
-        return dataclasses.replace(state, snoozes=0), [Record("transition", "skipped")]
+        state = dataclasses.replace(state, snoozes=0, outcome="skipped")
+        return state, [Record("transition", "skipped")]
 
     def _on_activity(self, state: State, _: Activity, now: float) -> Step:
         if state.phase is not Phase.AWAY or state.away_since is None:
@@ -492,10 +505,13 @@ class Engine:
         if event.posture is state.posture or state.phase is Phase.MOVING:
             return state, []
         # The person moved the desk themselves: follow them, never fight them.
-        moved_to_prompt = state.phase is Phase.PROMPT and state.target is event.posture
+        prompted = state.phase is Phase.PROMPT
+        moved_to_prompt = prompted and state.target is event.posture
         state, actions = self._new_posture(
             state, event.posture, now, "manual", show=moved_to_prompt
         )
+        if prompted:
+            state = dataclasses.replace(state, outcome="by hand")
         if moved_to_prompt:
             actions.insert(0, Record("transition", "confirmed", "by hand"))
         return state, actions
