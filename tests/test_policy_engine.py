@@ -375,3 +375,22 @@ def test_a_compliant_person_meets_the_goal_every_working_day_for_30_days() -> No
     ]
     assert working[-1].goal_s >= 2 * 3600 + 20 * 60  # the ramp reached the cap
     assert all(day.goal_s == 0 for day in days if day.day.weekday() >= 5)
+
+
+def test_the_library_follows_the_seed_articles() -> None:
+    exercises = library()
+    lat = exercises.get("seated-lat-stretch")
+    assert lat is not None
+    assert lat.suits(Posture.SIT)
+    assert "below the armpit" in " ".join(lat.steps)
+    strength = exercises.get("standing-w-raise")
+    assert strength is not None
+    assert strength.intensity == "moderate"
+    assert "upper-back" in strength.areas
+    arch = exercises.get("seated-back-arch")
+    assert arch is not None
+    assert "over the top" not in " ".join(arch.steps)  # a high backrest has no top to go over
+    assert "against the backrest" in arch.steps[1]
+    prayer = exercises.get("standing-prayer-stretch")
+    assert prayer is not None
+    assert "keeping your knees and back straight" in " ".join(prayer.steps)
