@@ -21,7 +21,7 @@ from deskctl import __version__
 from deskctl.cli_spec import Handler, Spec, add_commands, arg, command, elsewhere, wants_everything
 from deskctl.context import Context
 from deskctl.errors import DeskBusy, DeskctlError, DeskUnavailable, Interrupted
-from deskctl.units import Unit, parse_height
+from deskctl.units import Unit, parse_user_height
 
 if TYPE_CHECKING:
     import asyncio
@@ -112,7 +112,7 @@ async def _drive(
 
 
 async def cmd_move(ctx: Context) -> int:
-    return await _move(ctx, parse_height(ctx.args.height))
+    return await _move(ctx, parse_user_height(ctx.args.height, ctx.unit))
 
 
 async def _posture(ctx: Context, posture: str) -> int:
@@ -155,7 +155,7 @@ async def _nudge(ctx: Context, sign: int) -> int:
                     state = await anext(states)
             ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
         return 0
-    distance = parse_height(ctx.args.distance)
+    distance = parse_user_height(ctx.args.distance, ctx.unit, plausible_mm=None)
     return await _move(ctx, lambda desk: desk.state.height_mm + sign * distance)
 
 

@@ -65,13 +65,37 @@ def test_json_output_of_a_move() -> None:
 
 
 def test_units_follow_the_user() -> None:
-    deskctl("--desk", FAST, "move", "1100")
+    deskctl("--desk", FAST, "move", "110")  # a bare number is in the user's unit: cm here
     assert "43.3 in" in deskctl("--unit", "in", "status").stdout
     assert "1100 mm" in deskctl("status", "--unit", "mm").stdout
 
 
+def test_a_bare_number_is_in_the_users_unit_everywhere() -> None:
+    assert deskctl("--desk", FAST, "--unit", "mm", "move", "1050").returncode == 0
+    assert status()["height_mm"] == 1050.0
+    assert deskctl("--desk", FAST, "--unit", "in", "move", "40").returncode == 0
+    assert status()["height_mm"] == 1016.0
+    assert deskctl("--desk", FAST, "down", "2").returncode == 0  # 2 cm
+    assert status()["height_mm"] == 996.0
+    for unit, typed, hint in (
+        ("mm", "110", "did you mean 110 cm?"),
+        ("cm", "1100", "did you mean 1100 mm?"),
+        ("cm", "43", "did you mean 43 in?"),
+    ):
+        result = deskctl("--desk", FAST, "--unit", unit, "move", typed)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"deskctl: {typed} {unit} is no desk height; {hint}\n"
+    assert status()["height_mm"] == 996.0  # nothing moved
+    made = deskctl("--unit", "mm", "profile", "new", "ana", "--body-height", "175")
+    assert made.returncode == 2
+    assert "did you mean 175 cm?" in made.stderr
+    assert deskctl("profile", "new", "ana", "--sit", "70", "--stand", "108").returncode == 0
+    shown = json.loads(deskctl("--json", "profile", "show", "ana").stdout)
+    assert (shown["sit"], shown["stand"]) == ("70cm", "108cm")
+
+
 def test_presets_from_the_command_line() -> None:
-    deskctl("--desk", FAST, "move", "1010")
+    deskctl("--desk", FAST, "move", "101cm")
     assert deskctl("preset", "3", "--save").returncode == 0
     deskctl("--desk", FAST, "sit")
     assert deskctl("--desk", FAST, "preset", "3").returncode == 0
