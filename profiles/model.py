@@ -25,7 +25,7 @@ from pydantic import (
 
 from deskctl.errors import DeskctlError
 from deskctl.policy.schedule import BOUNDS
-from deskctl.profiles.at_desk import NAME_RE
+from deskctl.profiles.at_desk import NAME_RE, RESERVED_NAMES
 from deskctl.units import Unit, parse_height
 
 # Where a desk's working surface can sensibly be, for anyone: lower is a coffee table, higher
@@ -208,6 +208,8 @@ class Profile(_Strict):
                 f"{value!r} is not a profile name: use up to 40 lower-case letters, digits, "
                 "- and _, starting with a letter or digit"
             )
+        if value in RESERVED_NAMES:
+            raise ValueError(f"{value!r} is reserved for deskctl's own use: choose another name")
         return value
 
     @field_validator("body_height")

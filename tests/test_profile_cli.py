@@ -93,6 +93,7 @@ def test_heights_beyond_the_desk_are_clamped_with_a_warning() -> None:
         (["new", "x", "--body-height", "5m"], "no body height"),
         (["new", "x"], "give sit and stand heights, or body_height"),
         (["new", "Bad Name", "--body-height", "170cm"], "not a profile name"),
+        (["new", "active", "--body-height", "170cm"], "'active' is reserved"),
         (["show", "nobody"], "no profile 'nobody'"),
         (["use"], "name the profile to use"),
     ],
@@ -123,6 +124,16 @@ def test_set_checks_every_change_and_keeps_the_file_whole(isolated_home: Path) -
     ):
         assert words in one_line_error(deskctl("profile", "set", "ana", bad))
     assert path.read_text() == before
+
+
+def test_a_reserved_name_leaves_the_store_working(isolated_home: Path) -> None:
+    ok("profile", "new", "ana", "--sit", "70cm", "--stand", "108cm", "--use")
+    who = (profiles_dir(isolated_home) / "active.toml").read_text()
+    made = deskctl("profile", "new", "active", "--sit", "70cm", "--stand", "108cm")
+    assert "reserved" in one_line_error(made)
+    assert (profiles_dir(isolated_home) / "active.toml").read_text() == who
+    assert "ana" in ok("profile", "list")
+    ok("--desk", FAST, "stand")
 
 
 def test_working_hours_are_set_per_day_from_the_command_line() -> None:
