@@ -73,11 +73,7 @@ async def cmd_simulate(ctx: Context) -> int:
     days: int = ctx.args.days
     if not 1 <= days <= 366:
         raise BadInput(f"simulate 1 to 366 days, not {days}")
-    start = dt.datetime.combine(
-        dt.date.fromisoformat(ctx.args.start) if ctx.args.start else _next_monday(),
-        dt.time(),
-        dt.UTC,
-    )
+    start = dt.datetime.combine(_first_day(ctx.args.start), dt.time(), dt.UTC)
     engine = Engine(settings_for(ctx.profile(), start.date()))
     simulation = Simulation(engine, start.timestamp(), days, Person(seed=ctx.args.seed))
     began = time.perf_counter()
@@ -109,6 +105,15 @@ async def cmd_simulate(ctx: Context) -> int:
     ]
     ctx.emit("\n".join(lines), {"days": days_data, "moves": simulation.moves, "speed": speed})
     return 0
+
+
+def _first_day(text: str | None) -> dt.date:
+    if not text:
+        return _next_monday()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--start {text!r} is not a date: write it like 2026-11-23") from None
 
 
 def _next_monday() -> dt.date:

@@ -100,12 +100,16 @@ async def profile_list(ctx: Context) -> int:
 
 
 async def profile_show(ctx: Context) -> int:
+    from deskctl.profiles.recommend import preferred
     from deskctl.profiles.store import to_toml
 
     name = _name(ctx)
     profile = ctx.profiles.load(name)
     text = f"# {ctx.profiles.path(name)}\n{to_toml(profile)}"
-    ctx.emit(text.rstrip(), profile.model_dump(mode="json"))
+    sit, stand = preferred(profile)
+    # The heights in use, recommended from body height where the file gives none.
+    heights = {"sit_mm": sit, "stand_mm": stand, "sit": ctx.height(sit), "stand": ctx.height(stand)}
+    ctx.emit(text.rstrip(), profile.model_dump(mode="json") | {"heights": heights})
     return 0
 
 

@@ -281,3 +281,56 @@ def test_emulate_a_box_behind_a_network_serial_bridge() -> None:
         moved = deskctl("--desk", desk, "--json", "move", "77cm")
         assert moved.returncode == 0, moved.stderr
         assert json.loads(moved.stdout)["height_mm"] == pytest.approx(770.0, abs=5.0)
+
+
+@pytest.mark.parametrize("seconds", ["-1", "0", "nan", "1e309", "inf", "soon"])
+def test_a_hold_outside_a_sensible_range_is_refused(seconds: str) -> None:
+    result = deskctl("--desk", FAST, "up", "--hold", seconds)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("deskctl: argument --hold: ")
+    assert result.stderr.count("\n") == 1
+    assert status()["height_mm"] == 720.0
+
+
+def test_a_config_named_by_deskctl_config_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    result = deskctl("status", env={**os.environ, "DESKCTL_CONFIG": str(missing)})
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"deskctl: {missing}: no such file ($DESKCTL_CONFIG names it; "
+        "unset it for the default config)\n"
+    )
+
+
+def test_move_says_in_json_what_status_says() -> None:
+    moved = json.loads(deskctl("--desk", FAST, "--json", "move", "100cm").stdout)
+    assert set(status()) <= set(moved)
+    assert moved["family"] == "simulated"
+    assert moved["limits_mm"] == [620.0, 1270.0]
+
+
+def test_on_a_terminal_the_result_line_stands_on_its_own() -> None:
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [DESKCTL, "--desk", "sim://default?speed=20", "move", "80cm"],
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([controller], [], [], 30)
+        assert ready, seen
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert process.wait(timeout=30) == 0
+    os.close(controller)
+    assert b"to 80.0 cm" in seen  # the bar was shown
+    # What is left on the screen once the bar erased itself: the result line alone.
+    last = seen.rstrip(b"\r\n").rsplit(b"\r", 1)[-1]
+    assert re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", last) == b"at 80.0 cm", seen

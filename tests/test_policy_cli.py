@@ -65,6 +65,13 @@ def test_simulate_uses_the_profile_rhythm() -> None:
 
 
 def test_stats_on_an_empty_history_and_bad_input() -> None:
+    for start in ("2026-13-01", "yesterday"):
+        refused = deskctl("simulate", "--start", start)
+        assert refused.returncode == 2
+        assert (
+            refused.stderr
+            == f"deskctl: --start {start!r} is not a date: write it like 2026-11-23\n"
+        )
     result = deskctl("--json", "stats", "--week")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -237,3 +237,15 @@ def test_the_active_profiles_unit_shapes_every_command() -> None:
     assert ok("--desk", FAST, "status").split(": ")[1].startswith("28.3 in")
     assert "cm" in ok("--desk", FAST, "--unit", "cm", "status")  # --unit still wins
     assert "cm" in ok("--desk", "sim://elsewhere", "status")  # nobody active there
+
+
+def test_show_gives_the_heights_in_use_even_from_body_height() -> None:
+    ok("profile", "new", "bo", "--body-height", "180cm")
+    shown = as_json("profile", "show", "bo")
+    assert shown["sit"] is None  # the file gives none ...
+    assert shown["heights"] == {  # ... so they are recommended: 0.39 and 0.63 of 180 cm
+        "sit_mm": 702.0,
+        "stand_mm": 1134.0,
+        "sit": "70.2 cm",
+        "stand": "113.4 cm",
+    }
