@@ -601,6 +601,11 @@ COMMANDS = (
         "run the schedule on simulated days and sum it up",
         "deskctl.cli_policy:POLICY_COMMANDS",
     ),
+    elsewhere(
+        "history",
+        "where the history is; --fresh keeps a damaged one aside and starts anew",
+        "deskctl.cli_policy:POLICY_COMMANDS",
+    ),
     command(
         "agent",
         cmd_agent,

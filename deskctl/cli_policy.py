@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskctl.cli_spec import arg, command
@@ -33,10 +34,33 @@ def history_started(ctx: Context) -> dt.date:
         history.close()
 
 
+def _history_path(ctx: Context) -> Path:
+    return ctx.paths.data_dir / "history.sqlite3"
+
+
 def _history(ctx: Context) -> History:
     from deskctl.history import History
 
-    return History(ctx.paths.data_dir / "history.sqlite3")
+    return History(_history_path(ctx))
+
+
+async def cmd_history(ctx: Context) -> int:
+    """Where the history is; with ``--fresh``, a damaged one is kept aside for a new one."""
+    path = _history_path(ctx)
+    if not ctx.args.fresh:
+        ctx.emit(str(path), {"path": str(path)})
+        return 0
+    from deskctl.history import set_aside
+
+    kept = set_aside(path)
+    if kept is None:
+        ctx.emit(f"no history at {path}: a new one starts with the next record", {"kept": None})
+    else:
+        ctx.emit(
+            f"kept the old history as {kept}; a new one starts at {path} with the next record",
+            {"kept": str(kept), "path": str(path)},
+        )
+    return 0
 
 
 async def cmd_stats(ctx: Context) -> int:
@@ -288,6 +312,12 @@ def _view(ctx: Context, *, notify: bool) -> RunView:
 
 
 POLICY_COMMANDS = (
+    command(
+        "history",
+        cmd_history,
+        "where the history is; --fresh keeps a damaged one aside and starts anew",
+        arg("--fresh", action="store_true", help="keep the history aside, start a new one"),
+    ),
     command(
         "run",
         cmd_run,
