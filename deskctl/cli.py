@@ -39,7 +39,7 @@ exit codes:
   4    the desk is busy: another process controls it
   5    the desk refused or ended a move (collision, overheated motor,
        controller error)
-  6    a state file could not be written
+  6    a state or data file could not be written or read (a full disk, a damaged history)
   130  interrupted (Ctrl-C); the desk was stopped
 """
 
