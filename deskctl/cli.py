@@ -21,7 +21,7 @@ from deskctl import __version__
 from deskctl.cli_spec import Handler, Spec, add_commands, arg, command, elsewhere, wants_everything
 from deskctl.context import Context
 from deskctl.errors import DeskBusy, DeskctlError, DeskUnavailable, Interrupted
-from deskctl.units import Unit, parse_height
+from deskctl.units import Unit, parse_user_height
 
 if TYPE_CHECKING:
     import asyncio
@@ -39,7 +39,7 @@ exit codes:
   4    the desk is busy: another process controls it
   5    the desk refused or ended a move (collision, overheated motor,
        controller error)
-  6    a state file could not be written
+  6    a state or data file could not be written or read (a full disk, a damaged history)
   130  interrupted (Ctrl-C); the desk was stopped
 """
 
@@ -99,7 +99,7 @@ async def _drive(
     import asyncio
 
     try:
-        with _progress(ctx, desk, height):
+        async with _progress(ctx, desk, height):
             state = await move()
     except asyncio.CancelledError:
         rest = await desk.settled()
@@ -109,12 +109,21 @@ async def _drive(
     except Interrupted as error:  # another command (or face) stopped the desk
         rest = await desk.settled()
         raise Interrupted(f"{error}; it rests at {ctx.height(rest.height_mm)}") from None
-    ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
+    ctx.emit(f"at {ctx.height(state.height_mm)}", _desk_data(ctx, desk, state))
     return 0
 
 
+def _desk_data(ctx: Context, desk: Desk, state: DeskState) -> dict[str, object]:
+    """What ``--json`` says of a desk after a command: the same keys as ``status``."""
+    limits = desk.limits
+    return ctx.state_data(state) | {
+        "family": desk.info.family,
+        "limits_mm": [limits.min_mm, limits.max_mm],
+    }
+
+
 async def cmd_move(ctx: Context) -> int:
-    return await _move(ctx, parse_height(ctx.args.height))
+    return await _move(ctx, parse_user_height(ctx.args.height, ctx.unit))
 
 
 async def _posture(ctx: Context, posture: str) -> int:
@@ -155,9 +164,9 @@ async def _nudge(ctx: Context, sign: int) -> int:
                 state = desk.state
                 while state.moving:
                     state = await anext(states)
-            ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
+            ctx.emit(f"at {ctx.height(state.height_mm)}", _desk_data(ctx, desk, state))
         return 0
-    distance = parse_height(ctx.args.distance)
+    distance = parse_user_height(ctx.args.distance, ctx.unit, plausible_mm=None)
     return await _move(ctx, lambda desk: desk.state.height_mm + sign * distance)
 
 
@@ -440,15 +449,21 @@ class _progress:
         self.ctx, self.desk, self.target = ctx, desk, target
         self._task: asyncio.Task[None] | None = None
 
-    def __enter__(self) -> None:
+    async def __aenter__(self) -> None:
         import asyncio
 
         if self.enabled:
             self._task = asyncio.create_task(self._show())
 
-    def __exit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc: object) -> None:
+        import asyncio
+        import contextlib
+
         if self._task is not None:
+            # Wait until the bar has cleared itself, or the result line lands beside it.
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def _show(self) -> None:
         from rich.console import Console
@@ -498,13 +513,34 @@ def build_parser(words: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+HOLD_S = (0.1, 30.0)
+"""A hold is a nudge: longer than any desk's whole travel is a typo (and the motor's rest)."""
+
+
+def _hold_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not HOLD_S[0] <= seconds <= HOLD_S[1]:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"hold for {HOLD_S[0]:g} to {HOLD_S[1]:g} seconds, not {text.strip()}"
+        )
+    return seconds
+
+
 def _moves(way: str, run: Handler) -> Spec:
     return command(
         way,
         run,
         f"move {way} by a distance, or hold {way} for some seconds",
         arg("distance", nargs="?", default="1cm", help="how far (default 1cm)"),
-        arg("--hold", type=float, metavar="SECONDS", help=f"hold {way} this long"),
+        arg(
+            "--hold",
+            type=_hold_seconds,
+            metavar="SECONDS",
+            help=f"hold {way} this long ({HOLD_S[0]:g} to {HOLD_S[1]:g} s)",
+        ),
     )
 
 
@@ -565,6 +601,11 @@ COMMANDS = (
     elsewhere(
         "simulate",
         "run the schedule on simulated days and sum it up",
+        "deskctl.cli_policy:POLICY_COMMANDS",
+    ),
+    elsewhere(
+        "history",
+        "where the history is; --fresh keeps a damaged one aside and starts anew",
         "deskctl.cli_policy:POLICY_COMMANDS",
     ),
     command(

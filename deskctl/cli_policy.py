@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskctl.cli_spec import arg, command
@@ -17,9 +18,9 @@ if TYPE_CHECKING:
     from deskctl.context import Context
     from deskctl.desk import Desk
     from deskctl.history import History
-    from deskctl.policy.engine import Action, Event
-    from deskctl.policy.exercises import Library
+    from deskctl.policy.engine import Event
     from deskctl.policy.runner import Heights
+    from deskctl.run_view import RunView
 
 ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
 
@@ -33,10 +34,33 @@ def history_started(ctx: Context) -> dt.date:
         history.close()
 
 
+def _history_path(ctx: Context) -> Path:
+    return ctx.paths.data_dir / "history.sqlite3"
+
+
 def _history(ctx: Context) -> History:
     from deskctl.history import History
 
-    return History(ctx.paths.data_dir / "history.sqlite3")
+    return History(_history_path(ctx))
+
+
+async def cmd_history(ctx: Context) -> int:
+    """Where the history is; with ``--fresh``, a damaged one is kept aside for a new one."""
+    path = _history_path(ctx)
+    if not ctx.args.fresh:
+        ctx.emit(str(path), {"path": str(path)})
+        return 0
+    from deskctl.history import set_aside
+
+    kept = set_aside(path)
+    if kept is None:
+        ctx.emit(f"no history at {path}: a new one starts with the next record", {"kept": None})
+    else:
+        ctx.emit(
+            f"kept the old history as {kept}; a new one starts at {path} with the next record",
+            {"kept": str(kept), "path": str(path)},
+        )
+    return 0
 
 
 async def cmd_stats(ctx: Context) -> int:
@@ -48,13 +72,13 @@ async def cmd_stats(ctx: Context) -> int:
     try:
         now = time.time()
         started = history.first_day(zone) or dt.date.today()
-        rhythm = settings_for(ctx.profile(), started).rhythm
+        settings = settings_for(ctx.profile(), started)
         today = dt.datetime.fromtimestamp(now, zone).date()
         days = (
             [today - dt.timedelta(days=n) for n in range(6, -1, -1)] if ctx.args.week else [today]
         )
-        stats = [history.day(day, zone, rhythm.goal_s(day), now) for day in days]
-        streak = history.streak(today, zone, rhythm.goal_s, now)
+        stats = [history.day(day, zone, settings.goal_s(day), now) for day in days]
+        streak = history.streak(today, zone, settings.goal_s, now)
     finally:
         history.close()
     lines = [line for day in stats for line in render_day(day)]
@@ -65,18 +89,15 @@ async def cmd_stats(ctx: Context) -> int:
 
 async def cmd_simulate(ctx: Context) -> int:
     from deskctl.policy.engine import Engine
+    from deskctl.policy.exercises import library as exercise_library
     from deskctl.policy.prefs import settings_for
     from deskctl.policy.simulate import Person, Simulation
-    from deskctl.report import day_data, render_day
+    from deskctl.report import change_data, change_line, day_data, render_day
 
     days: int = ctx.args.days
     if not 1 <= days <= 366:
         raise BadInput(f"simulate 1 to 366 days, not {days}")
-    start = dt.datetime.combine(
-        dt.date.fromisoformat(ctx.args.start) if ctx.args.start else _next_monday(),
-        dt.time(),
-        dt.UTC,
-    )
+    start = dt.datetime.combine(_first_day(ctx.args.start), dt.time(), dt.UTC)
     engine = Engine(settings_for(ctx.profile(), start.date()))
     simulation = Simulation(engine, start.timestamp(), days, Person(seed=ctx.args.seed))
     began = time.perf_counter()
@@ -88,18 +109,35 @@ async def cmd_simulate(ctx: Context) -> int:
     for day in stats:
         lines.append(simulation.timeline(day.day) + f"  {day.day:%a %d %b}")
     lines.append("")
+    library = exercise_library()
+    zone = engine.settings.timezone
+    changes = {day.day: simulation.history.changes(day.day, zone) for day in stats}
     for day in stats:
         lines += render_day(day)
+        if ctx.args.changes:
+            lines += [f"    {change_line(change, library, zone)}" for change in changes[day.day]]
     speed = days * 86400 / took if took else float("inf")
     lines.append(
         f"{simulation.moves} moves; simulated {days} days in {took * 1000:.0f} ms "
         f"({speed:,.0f}x real time)"
     )
-    ctx.emit(
-        "\n".join(lines),
-        {"days": [day_data(s) for s in stats], "moves": simulation.moves, "speed": speed},
-    )
+    if not ctx.args.changes:
+        hint = "(--changes lists each change of posture with the exercise paired with it)"
+        lines.insert(-1, hint)
+    days_data = [
+        day_data(s) | {"changes_made": [change_data(c) for c in changes[s.day]]} for s in stats
+    ]
+    ctx.emit("\n".join(lines), {"days": days_data, "moves": simulation.moves, "speed": speed})
     return 0
+
+
+def _first_day(text: str | None) -> dt.date:
+    if not text:
+        return _next_monday()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--start {text!r} is not a date: write it like 2026-11-23") from None
 
 
 def _next_monday() -> dt.date:
@@ -109,7 +147,6 @@ def _next_monday() -> dt.date:
 
 async def cmd_run(ctx: Context) -> int:
     from deskctl.agent.client import RemoteDesk
-    from deskctl.policy.exercises import library
     from deskctl.policy.runner import Heights
     from deskctl.profiles.recommend import heights_for
 
@@ -121,7 +158,7 @@ async def cmd_run(ctx: Context) -> int:
             heights = Heights(found.sit_mm, found.stand_mm)
         else:
             heights = Heights(ctx.entry.sit_mm, ctx.entry.stand_mm)
-        show = _Shower(ctx, library(), notify=not ctx.args.no_notify)
+        show = _view(ctx, notify=not ctx.args.no_notify)
         ctx.emit(
             f"following the schedule at {ctx.entry.url} (sit {ctx.height(heights.sit_mm)}, "
             f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
@@ -134,12 +171,12 @@ async def cmd_run(ctx: Context) -> int:
     return 0
 
 
-async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, show: _Shower) -> None:
+async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, show: RunView) -> None:
     """The agent runs the schedule; this terminal shows its prompts and sends answers (the
     first answer from any face wins)."""
     import asyncio
 
-    from deskctl.agent.schedule_wire import action_from_wire
+    from deskctl.agent.schedule_wire import action_from_wire, state_from_wire
 
     lost = asyncio.Event()
 
@@ -148,6 +185,8 @@ async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, sho
             action = action_from_wire(message["action"])
             if action is not None:
                 show(action)
+        elif message.get("event") == "schedule" and message.get("state") is not None:
+            show.stepped(state_from_wire(message["state"]))
         elif message.get("event") == "lost":
             lost.set()
 
@@ -169,7 +208,7 @@ async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, sho
     raise DeskUnavailable("the deskctl agent went away; the schedule stopped")
 
 
-async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: _Shower) -> None:
+async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView) -> None:
     """Direct mode: the schedule runs in this process."""
     from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
     from deskctl.policy.prefs import settings_for
@@ -186,6 +225,7 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: _Shower
             history,
             heights=heights,
             show=show,
+            stepped=show.stepped,
             idle_seconds=xprintidle_seconds,
         )
         events: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
@@ -202,13 +242,15 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: _Shower
         history.close()
 
 
-def _answers(show: _Shower, answer: Callable[..., None]) -> Callable[[str], None]:
+def _answers(show: RunView, answer: Callable[..., None]) -> Callable[[str], None]:
     """What a line typed in the terminal means: y (or Enter), s, n; d or x after an exercise."""
     words = {"y": "confirm", "": "confirm", "s": "snooze", "n": "skip"}
 
     def on_line(line: str) -> None:
         word = line.strip().lower()
-        if word in words:
+        if word in words and not show.prompt_open:
+            show.nothing_to_answer()
+        elif word in words:
             answer(words[word])
         elif word in ("d", "x") and show.exercise_id is not None:
             answer("done" if word == "d" else "skipped", show.exercise_id)
@@ -247,59 +289,35 @@ class StdinLines:
             self.loop.remove_reader(sys.stdin.fileno())
 
 
-class _Shower:
-    """Shows the engine's actions in the terminal, and as desktop notifications."""
+def _view(ctx: Context, *, notify: bool) -> RunView:
+    """The schedule in this terminal, and its prompts as desktop notifications."""
+    import shutil
+    import subprocess
 
-    def __init__(self, ctx: Context, library: Library, *, notify: bool) -> None:
-        import shutil
+    from deskctl.policy.exercises import library
+    from deskctl.run_view import RunView
 
-        self.ctx = ctx
-        self.library = library
-        self.notifier = shutil.which("notify-send") if notify else None
-        self.exercise_id: str | None = None
+    notifier = shutil.which("notify-send") if notify else None
 
-    def __call__(self, action: Action) -> None:
-        from deskctl.policy.engine import Move, Notify, Prompt, ShowExercise
-
-        stamp = dt.datetime.now().strftime("%H:%M")
-        if isinstance(action, Prompt):
-            way = "stand up" if action.target.value == "stand" else "sit down"
-            exercise = self.library.get(action.exercise_id or "")
-            then = f", then: {exercise.name}" if exercise else ""
-            when = (
-                f"the desk moves in {action.countdown_s:.0f} s unless you answer"
-                if action.auto
-                else f"y to move, s to snooze ({action.snoozes_left} left), n to skip"
-            )
-            self._say(f"{stamp} time to {way}{then}: {when}", urgent=True)
-        elif isinstance(action, ShowExercise):
-            exercise = self.library.get(action.exercise_id)
-            if exercise is None:
-                return
-            self.exercise_id = exercise.id
-            steps = " ".join(exercise.steps)
-            self._say(
-                f"{stamp} {exercise.name} ({exercise.dose}, about {exercise.duration_s} s): "
-                f"{steps} {self.library.notice} (d when done, x to skip)"
-            )
-        elif isinstance(action, Move):
-            self._say(f"{stamp} moving the desk to {action.target.value}")
-        elif isinstance(action, Notify):
-            self._say(f"{stamp} {action.text}", urgent=True)
-
-    def _say(self, text: str, urgent: bool = False) -> None:
-        import subprocess
-
+    def say(text: str, urgent: bool) -> None:
         print(text, flush=True)
-        if self.notifier and urgent:
+        if notifier and urgent:
             subprocess.Popen(
-                [self.notifier, "deskctl", text],
+                [notifier, "deskctl", text],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
 
+    return RunView(library(), say, local_timezone(), time.time)
+
 
 POLICY_COMMANDS = (
+    command(
+        "history",
+        cmd_history,
+        "where the history is; --fresh keeps a damaged one aside and starts anew",
+        arg("--fresh", action="store_true", help="keep the history aside, start a new one"),
+    ),
     command(
         "run",
         cmd_run,
@@ -324,5 +342,10 @@ POLICY_COMMANDS = (
         arg("--days", type=int, default=5, help="how many days (default 5)"),
         arg("--start", help="first day, YYYY-MM-DD (default: next Monday)"),
         arg("--seed", type=int, default=0, help="the simulated person's luck"),
+        arg(
+            "--changes",
+            action="store_true",
+            help="list each change of posture with the exercise paired with it",
+        ),
     ),
 )

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskctl.cli_spec import arg, command
-from deskctl.errors import BadInput, ConfigError, Unsupported
-from deskctl.units import Unit, parse_height
+from deskctl.errors import BadInput, ConfigError, InvalidHeight, Unsupported
+from deskctl.units import BODY_HEIGHTS_MM, DESK_HEIGHTS_MM, Unit, parse_user_height
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -21,6 +21,36 @@ if TYPE_CHECKING:
     from deskctl.profiles.model import Profile
 
 LIST_FIELDS = {"desks", "exercises.focus", "exercises.skip"}
+HEIGHT_FIELDS = {"sit", "stand", "body_height"}
+
+
+def _typed_height(ctx: Context, text: str | None, field: str) -> str | None:
+    """A height typed on the command line, where a bare number is in the person's unit,
+    as the profile file writes it (in millimetres, which the file reads unambiguously)."""
+    if text is None:
+        return None
+    return f"{_height_mm(ctx, text, field):g}mm"
+
+
+def _height_mm(ctx: Context, text: str, field: str) -> float:
+    body = field == "body_height"
+    try:
+        mm = parse_user_height(
+            text,
+            ctx.unit,
+            plausible_mm=BODY_HEIGHTS_MM if body else DESK_HEIGHTS_MM,
+            what="body height" if body else "desk height",
+        )
+    except InvalidHeight as error:
+        raise BadInput(f"{field}: {error}") from None
+    return mm
+
+
+def _allowance(ctx: Context, text: str | None, default_mm: float) -> float:
+    """Shoes or the keyboard's height: a small length, a bare number in the person's unit."""
+    if text is None:
+        return default_mm
+    return parse_user_height(text, ctx.unit, plausible_mm=None)
 
 
 def _name(ctx: Context) -> str:
@@ -70,12 +100,16 @@ async def profile_list(ctx: Context) -> int:
 
 
 async def profile_show(ctx: Context) -> int:
+    from deskctl.profiles.recommend import preferred
     from deskctl.profiles.store import to_toml
 
     name = _name(ctx)
     profile = ctx.profiles.load(name)
     text = f"# {ctx.profiles.path(name)}\n{to_toml(profile)}"
-    ctx.emit(text.rstrip(), profile.model_dump(mode="json"))
+    sit, stand = preferred(profile)
+    # The heights in use, recommended from body height where the file gives none.
+    heights = {"sit_mm": sit, "stand_mm": stand, "sit": ctx.height(sit), "stand": ctx.height(stand)}
+    ctx.emit(text.rstrip(), profile.model_dump(mode="json") | {"heights": heights})
     return 0
 
 
@@ -94,9 +128,9 @@ async def profile_new(ctx: Context) -> int:
         base = known[args.example].model_dump(exclude={"name"}, exclude_defaults=True)
     given = {
         "display_name": args.display_name,
-        "body_height": args.body_height,
-        "sit": args.sit,
-        "stand": args.stand,
+        "body_height": _typed_height(ctx, args.body_height, "body_height"),
+        "sit": _typed_height(ctx, args.sit, "sit"),
+        "stand": _typed_height(ctx, args.stand, "stand"),
         "unit": args.profile_unit,
     }
     fields = base | {key: value for key, value in given.items() if value is not None}
@@ -111,6 +145,12 @@ async def profile_new(ctx: Context) -> int:
         lines.append(f"{profile.title} is now at {ctx.entry.url}")
     ctx.emit("\n".join(lines), {"path": str(path), "profile": profile.model_dump(mode="json")})
     return 0
+
+
+def _is_weekday_hours(tables: list[str], last: str) -> bool:
+    from deskctl.profiles.model import WEEKDAYS
+
+    return tables == ["schedule", "hours"] and last in WEEKDAYS
 
 
 def _bad(error: ValidationError) -> BadInput:
@@ -137,11 +177,20 @@ async def profile_set(ctx: Context) -> int:
             if not isinstance(target.get(table), dict):
                 raise BadInput(f"{key}: no such setting (see 'deskctl profile schema')")
             target = target[table]
+        value = value.strip()
+        if _is_weekday_hours(tables, last):
+            # Working hours per day: ranges split by commas; empty or "off" is a day off.
+            ranges = [item.strip() for item in value.split(",") if item.strip()]
+            target.pop(last, None)
+            if ranges != ["off"] and ranges:
+                target[last] = ranges
+            continue
         if last not in target:
             raise BadInput(f"{key}: no such setting (see 'deskctl profile schema')")
-        value = value.strip()
         if key in LIST_FIELDS:
             target[last] = [item.strip() for item in value.split(",") if item.strip()]
+        elif key in HEIGHT_FIELDS and value:
+            target[last] = _typed_height(ctx, value, key)
         else:
             target[last] = value or None
     try:
@@ -242,14 +291,14 @@ async def profile_recommend(ctx: Context) -> int:
     from deskctl.profiles.model import BODY_MAX_MM, BODY_MIN_MM
     from deskctl.profiles.recommend import KEYBOARD_MM, SHOES_MM, recommend
 
-    body = parse_height(ctx.args.body_height)
+    body = _height_mm(ctx, ctx.args.body_height, "body_height")
     if not BODY_MIN_MM <= body <= BODY_MAX_MM:
         raise BadInput(
             f"{ctx.height(body)} is no body height: give a barefoot height between "
             f"{ctx.height(BODY_MIN_MM)} and {ctx.height(BODY_MAX_MM)}"
         )
-    shoes = 0.0 if ctx.args.barefoot else parse_height(ctx.args.shoes or SHOES_MM)
-    keyboard = parse_height(ctx.args.keyboard or KEYBOARD_MM)
+    shoes = 0.0 if ctx.args.barefoot else _allowance(ctx, ctx.args.shoes, SHOES_MM)
+    keyboard = _allowance(ctx, ctx.args.keyboard, KEYBOARD_MM)
     limits = None
     if not ctx.args.any_desk:
         async with ctx.desk() as desk:

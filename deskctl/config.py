@@ -145,11 +145,19 @@ _MQTT_KEYS = {
 }
 
 
-def load_config(path: Path) -> Config:
-    """Read the config at ``path``; a missing file gives the defaults."""
+def load_config(path: Path, *, named: bool = False) -> Config:
+    """Read the config at ``path``; a missing file gives the defaults, unless the person
+    ``named`` that file ($DESKCTL_CONFIG): then its absence is a mistake worth saying."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if named:
+            raise ConfigError(
+                str(path),
+                None,
+                None,
+                "no such file ($DESKCTL_CONFIG names it; unset it for the default config)",
+            ) from None
         return Config(path=None)
     except OSError as error:
         raise ConfigError(str(path), None, None, f"cannot read it: {error.strerror}") from None

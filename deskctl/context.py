@@ -35,7 +35,8 @@ class Context:
         self.args = args
         self.out = out
         self.paths: Paths = Paths.from_env()
-        self.config: Config = load_config(self.paths.config_file)
+        named = bool(os.environ.get("DESKCTL_CONFIG"))
+        self.config: Config = load_config(self.paths.config_file, named=named)
         self.entry: DeskEntry = self.config.resolve(args.desk or os.environ.get("DESKCTL_DESK"))
         self.unit: Unit = Unit(args.unit) if args.unit else self._profile_unit() or self.config.unit
 

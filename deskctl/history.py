@@ -10,6 +10,7 @@ lapsed, capped), ``exercise`` (shown, done, skipped) and ``move``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (t);
+CREATE TABLE IF NOT EXISTS writer (pid INTEGER NOT NULL);
 """
 AT_DESK = ("sit", "stand")
+CHANGE_CAUSES = ("prompt", "automatic", "manual")
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,23 @@ class DayStats:
         return self.goal_s > 0 and self.standing_s >= self.goal_s
 
 
+@dataclass(frozen=True)
+class Change:
+    """A change of posture and the exercise paired with it."""
+
+    t: float
+    posture: str
+    cause: str
+    """prompt, automatic or manual (the handset)."""
+    exercise_id: str | None
+    outcome: str | None
+    """done or skipped; None when the person said neither."""
+
+
 class History:
     def __init__(self, path: Path | str) -> None:
         """``path`` is the database file (created when missing), or ``":memory:"``."""
+        self.path = path
         try:
             if isinstance(path, Path):
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,8 +84,31 @@ class History:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
             self._db.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as error:
+            if path != ":memory:":
+                # Damaged pages surface here, once, rather than in the middle of a figure.
+                (verdict,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError("database disk image is malformed")
+        except sqlite3.Error as error:
+            raise self._failure(error, "open") from None
+        except OSError as error:
             raise StorageError(f"cannot open the history at {path}: {error}") from None
+
+    def _failure(self, error: sqlite3.Error, doing: str) -> StorageError:
+        """One line that names the file and says what to do."""
+        text = str(error)
+        if _damaged(error):
+            return StorageError(
+                f"the history {self.path} is damaged ({text}): 'deskctl history --fresh' "
+                "keeps it aside and starts a new one"
+            )
+        return StorageError(f"cannot {doing} the history {self.path}: {text}")
+
+    def _run(self, query: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(query, args)
+        except sqlite3.Error as error:
+            raise self._failure(error, "read") from None
 
     def close(self) -> None:
         self._db.close()
@@ -80,7 +120,7 @@ class History:
                 (t, kind, what, detail),
             )
         except sqlite3.Error as error:
-            raise StorageError(f"cannot write the history: {error}") from None
+            raise self._failure(error, "write") from None
 
     def events(
         self, start: float, end: float, kind: str | None = None
@@ -90,28 +130,68 @@ class History:
         if kind is not None:
             query += " AND kind = ?"
             args += (kind,)
-        return list(self._db.execute(query + " ORDER BY t, rowid", args))
+        return list(self._run(query + " ORDER BY t, rowid", args))
 
     def close_dangling(self) -> None:
-        """A process that was killed left its last posture open: end it at the last thing
-        it recorded, rather than letting it run on until the next start."""
-        last_posture = self._db.execute(
+        """Become the history's writer.  A process that was killed left its last posture
+        open: end it at the last thing it recorded, rather than letting it run on until
+        the next start."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM writer")
+            self._db.execute("INSERT INTO writer (pid) VALUES (?)", (os.getpid(),))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise self._failure(error, "write") from None
+        last_posture = self._run(
             "SELECT what FROM events WHERE kind = 'posture' ORDER BY t DESC, rowid DESC LIMIT 1"
         ).fetchone()
         if last_posture is None or last_posture[0] == "off":
             return
-        (last,) = self._db.execute("SELECT MAX(t) FROM events").fetchone()
+        (last,) = self._run("SELECT MAX(t) FROM events").fetchone()
         self.record(last, "posture", "off", "not closed")
 
+    def _counted_until(self, now: float) -> float:
+        """``now``, unless the process that writes the history is gone: then what it left
+        open ends at its last record (the next writer will close it there)."""
+        row = self._run("SELECT pid FROM writer").fetchone()
+        if row is None or row[0] == os.getpid() or _alive(row[0]):
+            return now
+        (last,) = self._run("SELECT MAX(t) FROM events").fetchone()
+        return now if last is None else min(now, last)
+
+    def changes(self, day: dt.date, timezone: dt.tzinfo) -> list[Change]:
+        """The day's changes of posture, each with the exercise shown with it and what
+        the person said of it."""
+        start = dt.datetime.combine(day, dt.time(), timezone).timestamp()
+        events = self.events(start, start + 86400)
+        changes = []
+        for t, kind, what, detail in events:
+            if kind != "posture" or what not in AT_DESK or detail not in CHANGE_CAUSES:
+                continue
+            shown = next(
+                (d for u, k, w, d in events if u == t and k == "exercise" and w == "shown"), None
+            )
+            outcome = next(
+                (
+                    w
+                    for u, k, w, d in events
+                    if u >= t and k == "exercise" and w in ("done", "skipped") and d == shown
+                ),
+                None,
+            )
+            changes.append(Change(t, what, detail, shown, outcome if shown else None))
+        return changes
+
     def first_day(self, timezone: dt.tzinfo) -> dt.date | None:
-        (first,) = self._db.execute("SELECT MIN(t) FROM events").fetchone()
+        (first,) = self._run("SELECT MIN(t) FROM events").fetchone()
         return None if first is None else dt.datetime.fromtimestamp(first, timezone).date()
 
     # -- figures ------------------------------------------------------------------------------
 
     def _intervals(self, start: float, end: float) -> Iterator[tuple[str, float, float]]:
         """(posture, from, to) covering [start, end), from the posture events."""
-        before = self._db.execute(
+        before = self._run(
             "SELECT what FROM events WHERE kind = 'posture' AND t < ? ORDER BY t DESC, rowid DESC "
             "LIMIT 1",
             (start,),
@@ -126,7 +206,7 @@ class History:
 
     def day(self, day: dt.date, timezone: dt.tzinfo, goal_s: float, now: float) -> DayStats:
         start = dt.datetime.combine(day, dt.time(), timezone).timestamp()
-        end = min(now, start + 86400)
+        end = min(self._counted_until(now), start + 86400)
         sitting = standing = longest = 0.0
         changes, run, previous = 0, 0.0, None
         for posture, begins, ends in self._intervals(start, max(start, end)):
@@ -169,6 +249,39 @@ class History:
             count += stats.goal_met  # days off neither count nor break the streak
             day -= dt.timedelta(days=1)
         return count
+
+
+def _damaged(error: sqlite3.Error) -> bool:
+    name = getattr(error, "sqlite_errorname", "")
+    return name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in str(error)
+
+
+def set_aside(path: Path) -> Path | None:
+    """Keep a damaged history beside its place, with its journal, so that a fresh one
+    starts there; returns where it went (None when there was none)."""
+    if not path.exists():
+        return None
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    kept = path.with_name(f"{path.name}.damaged-{stamp}")
+    try:
+        for suffix in ("-wal", "-shm"):
+            journal = path.with_name(path.name + suffix)
+            if journal.exists():
+                os.replace(journal, kept.with_name(kept.name + suffix))
+        os.replace(path, kept)
+    except OSError as error:
+        raise StorageError(f"cannot set the history {path} aside: {error.strerror}") from None
+    return kept
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
 
 
 def timeline(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
-from deskctl.history import DayStats
+from deskctl.history import Change, DayStats
+
+if TYPE_CHECKING:
+    from deskctl.policy.exercises import Library
 
 
 def minutes(seconds: float) -> str:
@@ -47,4 +51,24 @@ def day_data(stats: DayStats) -> dict[str, Any]:
         "exercises_shown": stats.exercises_shown,
         "goal_min": round(stats.goal_s / 60, 1),
         "goal_met": stats.goal_met,
+    }
+
+
+def change_line(change: Change, library: Library, zone: dt.tzinfo) -> str:
+    """``09:20 stand (prompt): Calf raises, done``."""
+    clock = dt.datetime.fromtimestamp(change.t, zone).strftime("%H:%M")
+    exercise = library.get(change.exercise_id) if change.exercise_id else None
+    what = exercise.name if exercise else (change.exercise_id or "no exercise")
+    said = f", {change.outcome}" if change.outcome else ""
+    cause = "by hand" if change.cause == "manual" else change.cause
+    return f"{clock} {change.posture} ({cause}): {what}{said}"
+
+
+def change_data(change: Change) -> dict[str, Any]:
+    return {
+        "t": change.t,
+        "posture": change.posture,
+        "cause": change.cause,
+        "exercise": change.exercise_id,
+        "outcome": change.outcome,
     }

@@ -32,6 +32,11 @@ _HEIGHT_RE = re.compile(
 # Nothing a desk or a person stands at comes close to this; it catches typos like 1e9 or 10000cm.
 IMPLAUSIBLE_MM = 5000.0
 
+# Where a desk top can be: wider than any desk's travel, so that only a misread number is out.
+DESK_HEIGHTS_MM = (500.0, 1500.0)
+# A barefoot person's height.
+BODY_HEIGHTS_MM = (1000.0, 2500.0)
+
 
 def parse_height(text: str | float | int) -> float:
     """Return the height in millimetres.
@@ -57,6 +62,51 @@ def parse_height(text: str | float | int) -> float:
         )
     value = float(match["value"].replace(",", "."))
     return _checked(value * MM_PER_UNIT[unit], text.strip())
+
+
+def parse_user_height(
+    text: str | float | int,
+    unit: Unit,
+    *,
+    plausible_mm: tuple[float, float] | None = DESK_HEIGHTS_MM,
+    what: str = "desk height",
+) -> float:
+    """A height as a person types it, in millimetres: with its unit (``110cm``, ``43.3in``),
+    or a bare number in ``unit``, the person's unit (the one deskctl shows them).
+
+    A bare number that makes no sense as ``what`` in that unit (outside ``plausible_mm``)
+    is refused with the reading that would make sense: ``110 mm is no desk height; did
+    you mean 110 cm?``.  The command line and the MQTT bridge read heights through this.
+    """
+    number = _bare_number(text)
+    if number is None:
+        assert not isinstance(text, int | float)
+        return parse_height(text)
+    shown = f"{number:g}"
+    mm = number * MM_PER_UNIT[unit.value]
+    if plausible_mm is None or not math.isfinite(mm) or mm <= 0:
+        return _checked(mm, shown)
+    if plausible_mm[0] <= mm <= plausible_mm[1]:
+        return round(mm, 1)
+    others = [
+        other
+        for other in Unit
+        if other is not unit
+        and plausible_mm[0] <= number * MM_PER_UNIT[other.value] <= plausible_mm[1]
+    ]
+    hint = f"; did you mean {shown} {others[0].value}?" if others else ""
+    raise InvalidHeight(f"{shown} {unit.value} is no {what}{hint}")
+
+
+def _bare_number(text: str | float | int) -> float | None:
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, int | float):
+        return float(text)
+    match = _HEIGHT_RE.match(text)
+    if match is None or match["unit"]:
+        return None
+    return float(match["value"].replace(",", "."))
 
 
 def _checked(mm: float, shown: str) -> float:

@@ -21,7 +21,7 @@ from deskctl.desk import Desk
 from deskctl.drivers.motor_loop import MotorLoop
 from deskctl.drivers.url_options import take_physics
 from deskctl.duty import DutyCycle
-from deskctl.errors import UnknownDeskURL
+from deskctl.errors import StorageError, UnknownDeskURL
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Fault
 from deskctl.motion import HoldAndWatch, MotionStrategy, NativeMoveTo
 from deskctl.physics import MotorModel, MotorParams
@@ -68,7 +68,7 @@ class SimDesk(Desk):
         self._state_file = state_file
         self._presets: dict[int, float | None] = dict.fromkeys(range(1, PRESET_SLOTS + 1))
         # Runs only while the motor runs: an idle simulated desk wakes nobody.
-        self.loop = MotorLoop(self.model, self.clock, self._on_tick, self._save)
+        self.loop = MotorLoop(self.model, self.clock, self._on_tick, self._save_in_motion)
         self._saved_at = 0.0
         self._saved_text = ""
 
@@ -116,7 +116,7 @@ class SimDesk(Desk):
     def _on_tick(self) -> None:
         self._report()
         if self.clock.now() - self._saved_at >= SAVE_EVERY_S:
-            self._save()
+            self._save_in_motion()
 
     def _report(self) -> None:
         model = self.model
@@ -149,6 +149,12 @@ class SimDesk(Desk):
             if data.get("fault"):
                 clears = data.get("fault_clears_at")
                 self.model.latch(Fault(data["fault"]), None if clears is None else clears + offset)
+
+    def _save_in_motion(self) -> None:
+        """A save from the motor's loop: a full disk must not stop the simulated motor
+        (the move would end as a desk fault); the save at close says it, once."""
+        with contextlib.suppress(StorageError):
+            self._save()
 
     def _save(self) -> None:
         if self._state_file is None:

@@ -20,6 +20,8 @@ from deskctl.units import Unit
 ACTIVE_FILE = "active.toml"
 SUFFIX = ".toml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+RESERVED_NAMES = frozenset({ACTIVE_FILE.removesuffix(".toml")})
+"""Names of the store's own files, which no profile may take."""
 
 
 class ActiveProfiles:

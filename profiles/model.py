@@ -24,7 +24,8 @@ from pydantic import (
 )
 
 from deskctl.errors import DeskctlError
-from deskctl.profiles.at_desk import NAME_RE
+from deskctl.policy.schedule import BOUNDS
+from deskctl.profiles.at_desk import NAME_RE, RESERVED_NAMES
 from deskctl.units import Unit, parse_height
 
 # Where a desk's working surface can sensibly be, for anyone: lower is a coffee table, higher
@@ -110,6 +111,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _bounded(name: str, default: int, description: str | None = None) -> Any:
+    """A rhythm field within the limits the schedule itself keeps."""
+    low, high = BOUNDS[name]
+    return Field(default, ge=low, le=high, description=description)
+
+
 class SchedulePrefs(_Strict):
     """The rhythm: in every cycle some minutes sitting, some standing, some moving.
 
@@ -122,13 +129,17 @@ class SchedulePrefs(_Strict):
         default_factory=lambda: {day: list(OFFICE_HOURS) for day in WEEKDAYS[:5]},
         description='working time per weekday, like mon = ["09:00-12:30", "13:30-17:30"]',
     )
-    sit_minutes: int = Field(20, ge=5, le=120)
-    stand_minutes: int = Field(8, ge=2, le=60)
-    move_minutes: int = Field(2, ge=0, le=15)
-    max_standing_minutes: int = Field(60, ge=5, le=60, description="longest standing bout")
-    standing_goal_minutes: int = Field(120, ge=0, le=240, description="daily, at the start")
-    standing_goal_target_minutes: int = Field(240, ge=0, le=240, description="daily, in the end")
-    goal_ramp_weeks: int = Field(4, ge=0, le=52, description="weeks from start to target")
+    sit_minutes: int = _bounded("sit_minutes", 20)
+    stand_minutes: int = _bounded("stand_minutes", 8)
+    move_minutes: int = _bounded("move_minutes", 2, "moving, part of each standing bout")
+    max_standing_minutes: int = _bounded("max_standing_minutes", 60, "longest standing bout")
+    standing_goal_minutes: int = _bounded(
+        "standing_goal_minutes", 120, "daily standing and moving, at the start"
+    )
+    standing_goal_target_minutes: int = _bounded(
+        "standing_goal_target_minutes", 240, "daily, in the end (capped by the working hours)"
+    )
+    goal_ramp_weeks: int = _bounded("goal_ramp_weeks", 4, "weeks from start to target")
 
     @field_validator("hours")
     @classmethod
@@ -197,6 +208,8 @@ class Profile(_Strict):
                 f"{value!r} is not a profile name: use up to 40 lower-case letters, digits, "
                 "- and _, starting with a letter or digit"
             )
+        if value in RESERVED_NAMES:
+            raise ValueError(f"{value!r} is reserved for deskctl's own use: choose another name")
         return value
 
     @field_validator("body_height")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from deskctl.atomic import write_atomic
 from deskctl.errors import BadInput, ConfigError, StorageError
 from deskctl.paths import ensure_dir
-from deskctl.profiles.at_desk import ACTIVE_FILE, NAME_RE, SUFFIX, ActiveProfiles
+from deskctl.profiles.at_desk import ACTIVE_FILE, NAME_RE, RESERVED_NAMES, SUFFIX, ActiveProfiles
 from deskctl.profiles.model import Profile
 from deskctl.toml_lines import line_of, toml_error_line
 
@@ -125,6 +125,8 @@ class ProfileStore:
             raise BadInput(
                 f"{name!r} is not a profile name: use lower-case letters, digits, - and _"
             )
+        if name in RESERVED_NAMES:
+            raise BadInput(f"{name!r} is reserved for deskctl's own use: choose another name")
         return self.folder / f"{name}{SUFFIX}"
 
     def names(self) -> list[str]:

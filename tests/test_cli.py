@@ -65,13 +65,37 @@ def test_json_output_of_a_move() -> None:
 
 
 def test_units_follow_the_user() -> None:
-    deskctl("--desk", FAST, "move", "1100")
+    deskctl("--desk", FAST, "move", "110")  # a bare number is in the user's unit: cm here
     assert "43.3 in" in deskctl("--unit", "in", "status").stdout
     assert "1100 mm" in deskctl("status", "--unit", "mm").stdout
 
 
+def test_a_bare_number_is_in_the_users_unit_everywhere() -> None:
+    assert deskctl("--desk", FAST, "--unit", "mm", "move", "1050").returncode == 0
+    assert status()["height_mm"] == 1050.0
+    assert deskctl("--desk", FAST, "--unit", "in", "move", "40").returncode == 0
+    assert status()["height_mm"] == 1016.0
+    assert deskctl("--desk", FAST, "down", "2").returncode == 0  # 2 cm
+    assert status()["height_mm"] == 996.0
+    for unit, typed, hint in (
+        ("mm", "110", "did you mean 110 cm?"),
+        ("cm", "1100", "did you mean 1100 mm?"),
+        ("cm", "43", "did you mean 43 in?"),
+    ):
+        result = deskctl("--desk", FAST, "--unit", unit, "move", typed)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"deskctl: {typed} {unit} is no desk height; {hint}\n"
+    assert status()["height_mm"] == 996.0  # nothing moved
+    made = deskctl("--unit", "mm", "profile", "new", "ana", "--body-height", "175")
+    assert made.returncode == 2
+    assert "did you mean 175 cm?" in made.stderr
+    assert deskctl("profile", "new", "ana", "--sit", "70", "--stand", "108").returncode == 0
+    shown = json.loads(deskctl("--json", "profile", "show", "ana").stdout)
+    assert (shown["sit"], shown["stand"]) == ("70cm", "108cm")
+
+
 def test_presets_from_the_command_line() -> None:
-    deskctl("--desk", FAST, "move", "1010")
+    deskctl("--desk", FAST, "move", "101cm")
     assert deskctl("preset", "3", "--save").returncode == 0
     deskctl("--desk", FAST, "sit")
     assert deskctl("--desk", FAST, "preset", "3").returncode == 0
@@ -257,3 +281,56 @@ def test_emulate_a_box_behind_a_network_serial_bridge() -> None:
         moved = deskctl("--desk", desk, "--json", "move", "77cm")
         assert moved.returncode == 0, moved.stderr
         assert json.loads(moved.stdout)["height_mm"] == pytest.approx(770.0, abs=5.0)
+
+
+@pytest.mark.parametrize("seconds", ["-1", "0", "nan", "1e309", "inf", "soon"])
+def test_a_hold_outside_a_sensible_range_is_refused(seconds: str) -> None:
+    result = deskctl("--desk", FAST, "up", "--hold", seconds)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("deskctl: argument --hold: ")
+    assert result.stderr.count("\n") == 1
+    assert status()["height_mm"] == 720.0
+
+
+def test_a_config_named_by_deskctl_config_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    result = deskctl("status", env={**os.environ, "DESKCTL_CONFIG": str(missing)})
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"deskctl: {missing}: no such file ($DESKCTL_CONFIG names it; "
+        "unset it for the default config)\n"
+    )
+
+
+def test_move_says_in_json_what_status_says() -> None:
+    moved = json.loads(deskctl("--desk", FAST, "--json", "move", "100cm").stdout)
+    assert set(status()) <= set(moved)
+    assert moved["family"] == "simulated"
+    assert moved["limits_mm"] == [620.0, 1270.0]
+
+
+def test_on_a_terminal_the_result_line_stands_on_its_own() -> None:
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [DESKCTL, "--desk", "sim://default?speed=20", "move", "80cm"],
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([controller], [], [], 30)
+        assert ready, seen
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert process.wait(timeout=30) == 0
+    os.close(controller)
+    assert b"to 80.0 cm" in seen  # the bar was shown
+    # What is left on the screen once the bar erased itself: the result line alone.
+    last = seen.rstrip(b"\r\n").rsplit(b"\r", 1)[-1]
+    assert re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", last) == b"at 80.0 cm", seen

@@ -109,3 +109,28 @@ def test_nothing_committed_is_lost_when_the_process_is_killed(tmp_path: Path) ->
     check.close()
     assert rows >= committed
     History(database).close()  # and it opens again
+
+
+GONE_WRITER = """
+import sys
+from deskctl.history import History
+
+history = History(sys.argv[1])
+history.close_dangling()
+history.record(float(sys.argv[2]), "posture", "sit", "work starts")
+"""
+
+
+def test_an_open_bout_of_a_writer_that_is_gone_stops_counting(tmp_path: Path) -> None:
+    database = tmp_path / "history.sqlite3"
+    subprocess.run(
+        [sys.executable, "-c", GONE_WRITER, str(database), str(at(9))], check=True, cwd=HERE
+    )
+    history = History(database)  # a reader, as 'deskctl stats' is
+    assert history.day(DAY, UTC, 0, now=at(9, 30)).sitting_s == 0
+    assert history.day(DAY, UTC, 0, now=at(12)).sitting_s == 0
+    history.record(at(9, 20), "transition", "prompted", "stand")
+    assert history.day(DAY, UTC, 0, now=at(12)).sitting_s == 20 * 60
+    history.close_dangling()  # this process writes now: its open bout counts until now
+    history.record(at(10), "posture", "stand", "work starts")
+    assert history.day(DAY, UTC, 0, now=at(10, 30)).standing_s == 30 * 60

@@ -93,6 +93,7 @@ def test_heights_beyond_the_desk_are_clamped_with_a_warning() -> None:
         (["new", "x", "--body-height", "5m"], "no body height"),
         (["new", "x"], "give sit and stand heights, or body_height"),
         (["new", "Bad Name", "--body-height", "170cm"], "not a profile name"),
+        (["new", "active", "--body-height", "170cm"], "'active' is reserved"),
         (["show", "nobody"], "no profile 'nobody'"),
         (["use"], "name the profile to use"),
     ],
@@ -123,6 +124,38 @@ def test_set_checks_every_change_and_keeps_the_file_whole(isolated_home: Path) -
     ):
         assert words in one_line_error(deskctl("profile", "set", "ana", bad))
     assert path.read_text() == before
+
+
+def test_a_reserved_name_leaves_the_store_working(isolated_home: Path) -> None:
+    ok("profile", "new", "ana", "--sit", "70cm", "--stand", "108cm", "--use")
+    who = (profiles_dir(isolated_home) / "active.toml").read_text()
+    made = deskctl("profile", "new", "active", "--sit", "70cm", "--stand", "108cm")
+    assert "reserved" in one_line_error(made)
+    assert (profiles_dir(isolated_home) / "active.toml").read_text() == who
+    assert "ana" in ok("profile", "list")
+    ok("--desk", FAST, "stand")
+
+
+def test_working_hours_are_set_per_day_from_the_command_line() -> None:
+    ok("profile", "new", "ana", "--sit", "70cm", "--stand", "108cm")
+    ok(
+        "profile",
+        "set",
+        "ana",
+        "schedule.hours.wed=08:00-12:00,13:00-17:00",
+        "schedule.hours.sat=10:00-12:00",
+        "schedule.hours.fri=off",
+    )
+    hours = as_json("profile", "show", "ana")["schedule"]["hours"]
+    assert hours["wed"] == ["08:00-12:00", "13:00-17:00"]
+    assert hours["sat"] == ["10:00-12:00"]
+    assert "fri" not in hours
+    assert "12:00-10:00" in one_line_error(
+        deskctl("profile", "set", "ana", "schedule.hours.sun=12:00-10:00")
+    )
+    assert "no such setting" in one_line_error(
+        deskctl("profile", "set", "ana", "schedule.hours.someday=10:00-12:00")
+    )
 
 
 def test_a_broken_profile_is_reported_with_file_and_line_and_left_alone(
@@ -204,3 +237,15 @@ def test_the_active_profiles_unit_shapes_every_command() -> None:
     assert ok("--desk", FAST, "status").split(": ")[1].startswith("28.3 in")
     assert "cm" in ok("--desk", FAST, "--unit", "cm", "status")  # --unit still wins
     assert "cm" in ok("--desk", "sim://elsewhere", "status")  # nobody active there
+
+
+def test_show_gives_the_heights_in_use_even_from_body_height() -> None:
+    ok("profile", "new", "bo", "--body-height", "180cm")
+    shown = as_json("profile", "show", "bo")
+    assert shown["sit"] is None  # the file gives none ...
+    assert shown["heights"] == {  # ... so they are recommended: 0.39 and 0.63 of 180 cm
+        "sit_mm": 702.0,
+        "stand_mm": 1134.0,
+        "sit": "70.2 cm",
+        "stand": "113.4 cm",
+    }

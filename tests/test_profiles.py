@@ -33,7 +33,7 @@ names = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,20}", fullmatch=True)
 def profiles(draw: st.DrawFn) -> Profile:
     sit, stand = draw(sit_stand)
     focus = draw(st.lists(st.sampled_from(list(FocusArea)), unique=True, max_size=4))
-    stand_minutes = draw(st.integers(2, 60))
+    stand_minutes = draw(st.integers(5, 60))
     goal = draw(st.integers(0, 240))
     slot_sit = draw(st.none() | st.integers(1, 4))
     slot_stand = draw(st.none() | st.integers(1, 4).filter(lambda s: s != slot_sit))
@@ -253,3 +253,19 @@ def test_a_save_killed_halfway_leaves_a_whole_profile(tmp_path: Path) -> None:
         os.kill(saver.pid, signal.SIGKILL)  # most likely in the middle of the next save
         saver.wait()
         assert store.load("ana").sit in wanted  # whole, old or new, never half
+
+
+def test_the_schema_and_the_schedule_keep_one_set_of_bounds() -> None:
+    from pydantic import ValidationError
+
+    from deskctl.policy.engine import Settings
+    from deskctl.policy.schedule import BOUNDS
+    from deskctl.profiles.model import SchedulePrefs
+
+    schema = SchedulePrefs.model_json_schema()["properties"]
+    for name, (low, high) in BOUNDS.items():
+        assert (schema[name]["minimum"], schema[name]["maximum"]) == (low, high)
+    # The engine's shortest bout is the schema's shortest sitting or standing.
+    assert Settings().min_bout_s == 60 * schema["stand_minutes"]["minimum"]
+    with pytest.raises(ValidationError):
+        SchedulePrefs(stand_minutes=2)

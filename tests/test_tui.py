@@ -493,7 +493,7 @@ async def test_the_schedule_is_set_in_settings_for_the_session_or_the_person() -
         assert app.runner.engine.settings.rhythm.sit_s == 20 * 60  # nothing changed
         await schedule_form(app, pilot, stand_minutes="1", hours_input="08:00-12:00 13:00-17:00")
         said = notified(app)
-        assert "stand minutes: input should be greater than or equal to 2 (got '1')" in said
+        assert "stand minutes: input should be greater than or equal to 5 (got '1')" in said
         await schedule_form(app, pilot, stand_minutes="10")
         assert "the schedule is set for this session" in notified(app)
         settings = app.runner.engine.settings

@@ -56,3 +56,18 @@ def test_formatted_heights_parse_back_within_their_precision(mm: float, unit: Un
     assert parse_height(format_height(mm, unit).replace(" ", "")) == pytest.approx(
         mm, abs=precision
     )
+
+
+def test_a_bare_number_is_in_the_users_unit_and_a_misread_one_gets_a_hint() -> None:
+    from deskctl.errors import InvalidHeight
+    from deskctl.units import parse_user_height
+
+    assert parse_user_height("110", Unit.CM) == 1100.0
+    assert parse_user_height("43.3", Unit.IN) == pytest.approx(1099.8)
+    assert parse_user_height("1100", Unit.MM) == 1100.0
+    assert parse_user_height("110mm", Unit.CM) == 110.0  # a unit given is a unit kept
+    assert parse_user_height(2, Unit.CM, plausible_mm=None) == 20.0  # a distance
+    with pytest.raises(InvalidHeight, match=r"^110 mm is no desk height; did you mean 110 cm\?$"):
+        parse_user_height("110", Unit.MM)
+    with pytest.raises(InvalidHeight, match="is not a height"):
+        parse_user_height("-5", Unit.CM)

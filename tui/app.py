@@ -836,11 +836,11 @@ class DeskApp(App[None]):
         if not self.query("#today"):
             return  # the section has not been built yet
         settings = self.runner.engine.settings if self.runner is not None else Settings()
-        zone, rhythm = settings.timezone, settings.rhythm
+        zone = settings.timezone
         now = self.clock.now()
         today = dt.datetime.fromtimestamp(now, zone).date()
         days = [today - dt.timedelta(days=n) for n in range(6, -1, -1)]
-        stats = [self.history.day(day, zone, rhythm.goal_s(day), now) for day in days]
+        stats = [self.history.day(day, zone, settings.goal_s(day), now) for day in days]
         self.query_one("#today", Static).update("\n".join(render_day(stats[-1])))
         rows = ["this week (standing against the goal)"]
         for day in stats:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from deskctl.policy.exercises import Library, Posture, library
-from deskctl.policy.schedule import Rhythm, WorkingHours
+from deskctl.policy.schedule import SHORTEST_BOUT_S, Rhythm, WorkingHours, daily_goal_s
 
 RECENT_EXERCISES = 5
 
@@ -196,11 +196,15 @@ class Settings:
     """After a lapsed prompt or a failed move, ask again this much later."""
     natural_break_s: float = 5 * 60
     """Away at least this long counts as a break: the cycle starts afresh."""
-    min_bout_s: float = 5 * 60
+    min_bout_s: float = SHORTEST_BOUT_S
     focus: tuple[str, ...] = ()
     skip_exercises: tuple[str, ...] = ()
     longest_exercise_s: float = 120.0
     library: Library = field(default_factory=library)
+
+    def goal_s(self, day: dt.date) -> float:
+        """The day's goal of standing and moving, within what its working hours allow."""
+        return daily_goal_s(self.rhythm, self.hours, day)
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,9 @@ class State:
     away_since: float | None = None
     resume: Phase | None = None
     """Where a blocked engine goes back to when the desk is re-armed."""
+    outcome: str | None = None
+    """How the last prompt ended: confirmed, snoozed, skipped, lapsed, away, automatic or
+    by hand (None while one is open, or before the first)."""
 
     @property
     def next_wake(self) -> float | None:
@@ -264,13 +271,11 @@ class Engine:
 
     def _bout_s(self, state: State, posture: Posture, now: float) -> float:
         rhythm = self.settings.rhythm
-        day = self._local(now).date()
         if posture is Posture.SIT:
             bout = rhythm.sit_s
         else:
-            workday = self.settings.hours.minutes_on(day.weekday()) * 60.0
             left_today = rhythm.daily_standing_cap_s - state.standing_s
-            bout = min(rhythm.stand_bout_s(day, workday), left_today)
+            bout = min(rhythm.up_bout_s, left_today)
         return max(self.settings.min_bout_s, bout - state.debt_s.get(posture, 0.0))
 
     def plan(self, state: State, now: float, until: float) -> list[tuple[Posture, float, float]]:
@@ -399,6 +404,7 @@ class Engine:
             exercise_id=exercise_id,
             auto=auto,
             prompt_until=now + wait,
+            outcome=None,
         )
         left = settings.max_snoozes - state.snoozes
         return state, [
@@ -409,12 +415,16 @@ class Engine:
     def _prompt_ran_out(self, state: State, now: float) -> Step:
         target = state.target or Posture.STAND
         if state.auto and self.present(state, now):
-            state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None)
+            state = dataclasses.replace(
+                state, phase=Phase.MOVING, prompt_until=None, outcome="automatic"
+            )
             return state, [Move(target), Record("transition", "automatic", target.value)]
         back = self._back_to_desk(state, due=now + self.settings.retry_s)
+        back = dataclasses.replace(back, outcome="lapsed")
         if not self.present(state, now):
             # Nobody answered and nobody has been active: the person is away.
             back, actions = self._on_away(back, Away(), now)
+            back = dataclasses.replace(back, outcome="away")
             return back, [Record("transition", "lapsed", "nobody at the desk"), *actions]
         return back, [Record("transition", "lapsed", "no answer")]
 
@@ -428,7 +438,9 @@ class Engine:
         if state.phase is not Phase.PROMPT or state.target is None:
             return state, []
         target = state.target
-        state = dataclasses.replace(state, phase=Phase.MOVING, prompt_until=None, auto=False)
+        state = dataclasses.replace(
+            state, phase=Phase.MOVING, prompt_until=None, auto=False, outcome="confirmed"
+        )
         return state, [Move(target), Record("transition", "confirmed", target.value)]
 
     def _on_snooze(self, state: State, _: Snooze, now: float) -> Step:
@@ -442,7 +454,9 @@ class Engine:
         debt = dict(state.debt_s)
         debt[state.posture] = debt.get(state.posture, 0.0) + snooze
         state = self._back_to_desk(state, due=now + snooze)
-        state = dataclasses.replace(state, snoozes=state.snoozes + 1, debt_s=debt)
+        state = dataclasses.replace(
+            state, snoozes=state.snoozes + 1, debt_s=debt, outcome="snoozed"
+        )
         return state, [Record("transition", "snoozed", f"{snooze / 60:g} min")]
 
     def _on_skip(self, state: State, _: Skip, now: float) -> Step:
@@ -450,7 +464,8 @@ class Engine:
         if state.phase is not Phase.PROMPT:
             return state, []
         state = self._back_to_desk(state, due=now + self._bout_s(state, state.posture, now))
-        return dataclasses.replace(state, snoozes=0), [Record("transition", "skipped")]
+        state = dataclasses.replace(state, snoozes=0, outcome="skipped")
+        return state, [Record("transition", "skipped")]
 
     def _on_activity(self, state: State, _: Activity, now: float) -> Step:
         if state.phase is not Phase.AWAY or state.away_since is None:
@@ -490,10 +505,13 @@ class Engine:
         if event.posture is state.posture or state.phase is Phase.MOVING:
             return state, []
         # The person moved the desk themselves: follow them, never fight them.
-        moved_to_prompt = state.phase is Phase.PROMPT and state.target is event.posture
+        prompted = state.phase is Phase.PROMPT
+        moved_to_prompt = prompted and state.target is event.posture
         state, actions = self._new_posture(
             state, event.posture, now, "manual", show=moved_to_prompt
         )
+        if prompted:
+            state = dataclasses.replace(state, outcome="by hand")
         if moved_to_prompt:
             actions.insert(0, Record("transition", "confirmed", "by hand"))
         return state, actions

@@ -2,8 +2,13 @@
 
 Defaults follow the evidence gathered in the project's ergonomics notes: in
 every half hour about 20 minutes sitting, 8 standing and 2 moving; standing
-bouts of at most an hour and at most 4 hours a day; a daily standing goal that
-starts at 2 hours and grows towards 4 over the first weeks.
+bouts of at most an hour and at most 4 hours a day; a daily goal of standing and
+moving that starts at 2 hours and grows towards 4 over the first weeks, but never
+beyond what the working hours allow when every change is taken.
+
+The moving minutes belong to the standing bout (the exercise that comes with a
+change, walking about): a bout up lasts ``stand + move`` minutes and counts towards
+the goal, as the goal's source counts standing and light activity together.
 """
 
 from __future__ import annotations
@@ -12,6 +17,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 Range = tuple[int, int]  # minutes from midnight, start inclusive, end exclusive
+
+# The rhythm's limits in minutes, inclusive: the profile's schema and the engine use these.
+BOUNDS: dict[str, tuple[int, int]] = {
+    "sit_minutes": (5, 120),
+    "stand_minutes": (5, 60),
+    "move_minutes": (0, 15),
+    "max_standing_minutes": (5, 60),
+    "standing_goal_minutes": (0, 240),
+    "standing_goal_target_minutes": (0, 240),
+    "goal_ramp_weeks": (0, 52),
+}
+SHORTEST_BOUT_S = 60.0 * min(BOUNDS["sit_minutes"][0], BOUNDS["stand_minutes"][0])
+"""No bout is shorter, even after snoozes are paid back."""
+CHANGE_S = 30.0
+"""What a change of posture takes when it is taken at once: the answer and the desk's travel."""
 
 # Office hours with a lunch break; weekends off.
 DEFAULT_DAY: tuple[Range, ...] = ((9 * 60, 12 * 60 + 30), (13 * 60 + 30, 17 * 60 + 30))
@@ -72,12 +92,36 @@ class Rhythm:
         share = min(1.0, weeks / self.ramp_weeks)
         return self.goal_start_s + (self.goal_target_s - self.goal_start_s) * share
 
-    def stand_bout_s(self, day: dt.date, workday_s: float) -> float:
-        """A standing bout, long enough that a day of cycles meets the goal, within the caps."""
-        cycle = self.sit_s + self.stand_s + self.move_s
-        planned = workday_s / cycle * self.stand_s if cycle else 0.0
-        bout = self.stand_s
-        goal = self.goal_s(day)
-        if planned and planned < goal:
-            bout = self.stand_s * goal / planned
-        return min(bout, self.max_standing_s)
+    @property
+    def up_bout_s(self) -> float:
+        """A standing bout: the cycle's standing and moving minutes, within the bout cap."""
+        return min(self.stand_s + self.move_s, self.max_standing_s)
+
+    def bout_s(self, standing: bool) -> float:
+        return self.up_bout_s if standing else self.sit_s
+
+    def reachable_s(self, ranges: tuple[Range, ...]) -> float:
+        """Standing (and moving) in a day of these working ranges, every change taken when
+        due at a cost of ``CHANGE_S``.  A range starts a new bout in the posture the last
+        one ended in; the day's first posture is yesterday's last, so the lesser of both."""
+        return min(self._up_in(ranges, standing=False), self._up_in(ranges, standing=True))
+
+    def _up_in(self, ranges: tuple[Range, ...], *, standing: bool) -> float:
+        up = 0.0
+        for start, end in sorted(ranges):
+            t, stop = start * 60.0, end * 60.0
+            while t < stop and up < self.daily_standing_cap_s:
+                ends = min(t + self.bout_s(standing), stop)
+                if standing:
+                    up += min(ends - t, self.daily_standing_cap_s - up)
+                if ends < stop:
+                    standing, t = not standing, ends + CHANGE_S
+                else:
+                    t = ends
+        return up
+
+
+def daily_goal_s(rhythm: Rhythm, hours: WorkingHours, day: dt.date) -> float:
+    """The day's goal: the ramp's, but no more than the working hours allow; none on a day
+    off."""
+    return min(rhythm.goal_s(day), rhythm.reachable_s(hours.days.get(day.weekday(), ())))

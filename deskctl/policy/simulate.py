@@ -128,10 +128,10 @@ class Simulation:
 
     def stats(self) -> list[DayStats]:
         timezone = self.engine.settings.timezone
-        rhythm = self.engine.settings.rhythm
+        settings = self.engine.settings
         first = dt.datetime.fromtimestamp(self.start, timezone).date()
         days = [first + dt.timedelta(days=n) for n in range(self.days)]
-        return [self.history.day(day, timezone, rhythm.goal_s(day), self.now) for day in days]
+        return [self.history.day(day, timezone, settings.goal_s(day), self.now) for day in days]
 
     def timeline(self, day: dt.date) -> str:
         return timeline(self.history, day, self.engine.settings.timezone)
