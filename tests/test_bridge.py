@@ -143,7 +143,7 @@ def test_commands_parse(kind: str, payload: bytes, command: object) -> None:
         ("height/set", b"+110", "not a height"),
         ("height/set", b"-110", "'-110' is not a height: send a number in cm"),
         ("height/set", "\u0661\u0661\u0660".encode(), "write its digits as 0-9"),
-        ("height/set", b"1000,5", "'1000,5cm' is not a plausible desk height"),
+        ("height/set", b"1000,5", "1000.5 cm is no desk height; did you mean 1000.5 mm?"),
         ("profile/set", b"../etc", "not a profile name"),
     ],
 )
@@ -259,7 +259,7 @@ async def test_malformed_payloads_are_refused_and_the_bridge_goes_on(broker: Bro
         await inbox.wait_for(EVENT, about("preset_9"))
         reasons = [seen.json()["reason"] for seen in inbox.on(EVENT)]
         assert len(reasons) == 7  # each of the six for this desk, and the preset
-        assert any("outside this desk's range" in reason for reason in reasons)
+        assert any("300 cm is no desk height" in reason for reason in reasons)
         assert any("no profile 'nobody'" in reason for reason in reasons)
         await client.publish(CMD, "stand")  # still serving
         await inbox.wait_for(STATE, at_rest_near(1100.0), within_s=30)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from deskctl.errors import InvalidHeight
 from deskctl.profiles.at_desk import NAME_RE
-from deskctl.units import Unit, parse_height, to_unit
+from deskctl.units import Unit, parse_user_height, to_unit
 
 MAX_PAYLOAD = 64
 PRESET = re.compile(r"^preset_([1-9])$")
@@ -103,9 +103,8 @@ def _height(text: str, unit: Unit) -> float:
     unit (what Home Assistant's number sends)."""
     if not text.isascii():
         raise CommandRefused(f"{text!r} is not a height: write its digits as 0-9")
-    shown = f"{text}{unit.value}" if _BARE.match(text) else text
     try:
-        return parse_height(shown)
+        return parse_user_height(text, unit)  # the one rule: a bare number is in the unit
     except InvalidHeight as error:
         if _BARE.match(text) or _WITH_UNIT.match(text):
             raise CommandRefused(str(error)) from None
