@@ -34,6 +34,7 @@ from deskctl.units import Unit, format_height, format_speed, parse_height
 
 if TYPE_CHECKING:
     # The schedule, the history and the profiles load after the first paint.
+    from textual.command import Provider
     from textual.timer import Timer
     from textual.widgets import Input, Select, Switch
 
@@ -91,9 +92,24 @@ class EngineAction(Message):
         self.action = action
 
 
+def _desk_commands() -> type[Provider]:
+    # Loaded when the palette first opens, not with the first paint.
+    from deskctl.tui.commands import DeskCommands
+
+    return DeskCommands
+
+
 class DeskApp(App[None]):
     TITLE = "deskctl"
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
+        *App.COMMANDS,
+        _desk_commands,
+    }
     CSS = """
+    #header { height: 1; width: 1fr; background: $panel; color: $text-muted; padding: 0 1; }
+    #banner { display: none; height: auto; padding: 0 1; text-style: bold; }
+    #banner.-fault { display: block; background: $error; color: $text; }
+    #banner.-link { display: block; background: $warning; color: $text; }
     #section { height: 1fr; }
     #section > VerticalScroll > Vertical { height: auto; }
     #desk-section { height: 1fr; }
@@ -126,6 +142,7 @@ class DeskApp(App[None]):
         Binding("p", "presets('go')", "Presets"),
         Binding("P", "presets('store')", "Store preset", show=False),
         Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
         *(
             Binding(str(number), f"section('{name}')", title, show=False)
             for number, (name, title) in enumerate(SECTIONS.items(), start=1)
@@ -154,6 +171,8 @@ class DeskApp(App[None]):
         self.sit_mm, self.stand_mm = options.sit_mm, options.stand_mm
         self._hold_direction: Direction | None = None
         self._heading = ""
+        self._target: tuple[float, float] | None = None
+        """(from, to) of the move under way that this face sent."""
         """The way the last move was sent ("up", "down"), for the moment before it shows."""
         self._hold_until = 0.0
         self._hold_wake = asyncio.Event()
@@ -186,7 +205,9 @@ class DeskApp(App[None]):
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        yield Label(self._header_text(), id="header")
         yield SectionBar(SECTIONS, id="sections")
+        yield Label("", id="banner")
         # The other sections are built after the first paint (see _build_sections).
         with ContentSwitcher(id="section", initial="desk-section"):
             yield from self._desk_pane()
@@ -367,6 +388,7 @@ class DeskApp(App[None]):
     def _desk_ready(self, desk: Desk) -> None:
         gauge = self.query_one(Gauge)
         gauge.low_mm, gauge.high_mm = desk.limits.min_mm, desk.limits.max_mm
+        gauge.unit = self.unit
         self._apply_profile(desk)
         self._start_schedule(desk)
         self._show_presets(desk)
@@ -433,6 +455,7 @@ class DeskApp(App[None]):
         if slot is None:
             return
         if height is None:
+            self._head_for(presets.get(slot))
             self._command(lambda desk: desk.recall_preset(slot))
             return
         try:
@@ -447,6 +470,8 @@ class DeskApp(App[None]):
         if not self.query("#height"):
             return  # the app is closing: a last state of a desk still moving has no screen
         state = message.state
+        self._show_banner(state)
+        self.query_one("#header", Label).update(self._header_text(state.link.value))
         self.query_one("#height", Digits).update(self._number(state.height_mm))
         self.query_one(Gauge).height_mm = state.height_mm
         if state.fault is not None:
@@ -456,12 +481,35 @@ class DeskApp(App[None]):
         elif state.moving and state.speed_mm_s:
             way = "up" if state.speed_mm_s > 0 else "down"
             words = f"moving {way} {format_speed(abs(state.speed_mm_s), self.unit)}"
+            words += self._progress(state.height_mm)
         elif state.moving:
             # The first frame of a move, before the desk reports a speed: the way it was sent.
             words = f"moving {self._heading}" if self._heading else "moving"
         else:
             words = "stopped"
         self._show_status(f"{self._h(state.height_mm)}  {words}  ({self.url})")
+
+    def _header_text(self, link: str = "connecting") -> str:
+        who = self.profile_name or "nobody's profile"
+        return f"deskctl  desk {self.url}  person {who}  link {link}"
+
+    def _show_banner(self, state: DeskState) -> None:
+        """A fault or a lost link, in a bar that says what to do."""
+        banner = self.query_one("#banner", Label)
+        banner.set_classes("")
+        if state.fault is not None:
+            why = state.detail or f"the desk reports {state.fault.value}"
+            banner.update(
+                f"The desk stopped: {why}. Clear the way, then press Space to re-arm it; "
+                "nothing moves until then."
+            )
+            banner.add_class("-fault")
+        elif state.link in (Link.RECONNECTING, Link.LOST):
+            banner.update(
+                f"The link to the desk is {state.link.value}: move closer or check its power; "
+                "the desk's own keys still work."
+            )
+            banner.add_class("-link")
 
     def _show_status(self, text: str) -> None:
         self.query_one("#status", Label).update(text)
@@ -510,9 +558,32 @@ class DeskApp(App[None]):
         self._head_for(height)
         self._command(lambda desk: desk.move_to(height))
 
-    def _head_for(self, height_mm: float) -> None:
-        if self.desk is not None:
-            self._heading = "up" if height_mm > self.desk.state.height_mm else "down"
+    def _head_for(self, height_mm: float | None) -> None:
+        """Where a move goes, for its status line: its way, its target, how far it is."""
+        self._target = None
+        if self.desk is not None and height_mm is not None:
+            start = self.desk.state.height_mm
+            self._heading = "up" if height_mm > start else "down"
+            self._target = (start, height_mm)
+
+    def _progress(self, height_mm: float) -> str:
+        if self._target is None:
+            return ""
+        start, target = self._target
+        if abs(target - start) < 1:
+            return ""
+        share = min(1.0, max(0.0, (height_mm - start) / (target - start)))
+        return f" to {self._h(target)} ({share:.0%})"
+
+    def move_to(self, height_mm: float) -> None:
+        self._head_for(height_mm)
+        self._command(lambda desk: desk.move_to(height_mm))
+
+    def action_help(self) -> None:
+        from deskctl.tui.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def action_hold(self, way: str) -> None:
         """A held key repeats: each repeat keeps the desk moving a little longer."""
@@ -520,6 +591,7 @@ class DeskApp(App[None]):
 
     def _hold(self, direction: Direction, until: float) -> None:
         self._heading = "up" if direction is Direction.UP else "down"
+        self._target = None
         self._hold_until = until
         self._hold_wake.set()
         if self._hold_direction is direction:
@@ -630,6 +702,8 @@ class DeskApp(App[None]):
         if card is not None and card.is_attached:
             card.follow(state.phase)
         self._show_schedule()
+        if self.query_one(SectionBar).active == "stats":
+            self._show_stats()  # a bout ended or began: the figures move while shown
 
     def _show_action(self, action: Action) -> None:
         self.post_message(EngineAction(action))
@@ -716,22 +790,28 @@ class DeskApp(App[None]):
         )
 
     @on(Button.Pressed, "#pause")
-    def _pause(self) -> None:
+    def pause_schedule(self) -> None:
         from deskctl.policy.engine import Away
 
         self._paused = True
         self.tell(Away())
-        self.query_one("#pause", Button).disabled = True
-        self.query_one("#resume", Button).disabled = False
+        for button in self.query("#pause").results(Button):
+            button.disabled = True
+        for button in self.query("#resume").results(Button):
+            button.disabled = False
+        self._show_schedule()
 
     @on(Button.Pressed, "#resume")
-    def _resume(self) -> None:
+    def resume_schedule(self) -> None:
         from deskctl.policy.engine import Activity
 
         self._paused = False
         self.tell(Activity())
-        self.query_one("#pause", Button).disabled = False
-        self.query_one("#resume", Button).disabled = True
+        for button in self.query("#pause").results(Button):
+            button.disabled = False
+        for button in self.query("#resume").results(Button):
+            button.disabled = True
+        self._show_schedule()
 
     # -- buttons ------------------------------------------------------------------------------
 
@@ -775,8 +855,11 @@ class DeskApp(App[None]):
             self._input("url-input").value = event.value
 
     def _switch_person(self, event: Select.Changed) -> None:
-        name = event.value if isinstance(event.value, str) else None
-        if name is None or name == self.profile_name:
+        if isinstance(event.value, str):
+            self.switch_person(event.value)
+
+    def switch_person(self, name: str) -> None:
+        if name == self.profile_name:
             return
         self.profile_name = name
         from deskctl.drivers.registry import desk_key
@@ -792,6 +875,9 @@ class DeskApp(App[None]):
             self._fill_heights()
             self._reconfigure_schedule(self.desk)
         self._fill_schedule()
+        self._refresh_people()
+        if self.desk is not None:
+            self.query_one("#header", Label).update(self._header_text(self.desk.state.link.value))
         self.notify(f"{name} is at the desk now", title="people")
 
     @on(Button.Pressed, "#capture-sit")
