@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from deskctl.desk import Desk
     from deskctl.history import History
     from deskctl.policy.engine import Action, Event
-    from deskctl.policy.exercises import Library
+    from deskctl.policy.exercises import Exercise, Library
     from deskctl.policy.runner import Heights
 
 ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
@@ -282,6 +282,7 @@ class _Shower:
                 f"{stamp} {exercise.name} ({exercise.dose}, about {exercise.duration_s} s): "
                 f"{steps} {self.library.notice} (d when done, x to skip)"
             )
+            print(_pictured_steps(exercise), flush=True)
         elif isinstance(action, Move):
             self._say(f"{stamp} moving the desk to {action.target.value}")
         elif isinstance(action, Notify):
@@ -297,6 +298,22 @@ class _Shower:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+
+
+def _pictured_steps(exercise: Exercise) -> str:
+    """Each step beside its last picture (where the step ends; exercise_art.toml)."""
+    from deskctl.policy.art import pictures
+
+    lines: list[str] = []
+    steps = pictures().get(exercise.id, ())
+    for n, step in enumerate(exercise.steps):
+        art = steps[n][-1].splitlines() if n < len(steps) and steps[n] else []
+        width = max((len(line) for line in art), default=0)
+        text = [f"{n + 1}. {step}"]
+        for row in range(max(len(art), len(text))):
+            drawing = art[row] if row < len(art) else ""
+            lines.append(f"  {drawing:<{width}}  {text[row] if row < len(text) else ''}".rstrip())
+    return "\n".join(lines)
 
 
 POLICY_COMMANDS = (

@@ -8,7 +8,7 @@ import asyncio
 from test_tui import at_rest_near, connected, make_app, until
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from deskctl.model import DeskState, Fault
 from deskctl.tui.app import DeskUpdate
@@ -95,3 +95,30 @@ async def test_a_move_shows_its_target_and_progress_and_the_gauge_its_limits() -
         lines = gauge.splitlines()
         assert lines[0].strip().endswith(f"{desk.limits.max_mm / 10:.1f}")
         assert lines[-1].strip().endswith(f"{desk.limits.min_mm / 10:.1f}")
+
+
+async def test_the_exercise_card_plays_its_pictures_step_by_step() -> None:
+    from test_tui import advance_to_prompt
+
+    from deskctl.policy.art import frame_at
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        card = await advance_to_prompt(app, pilot)
+        await pilot.press("y")
+        await until(desk, at_rest_near(1100.0))
+        while not card.exercising:
+            await pilot.pause()
+        exercise = card.exercise
+        assert exercise is not None
+        art = card.query_one("#art", Static)
+        first = str(art.render())
+        assert first.split() == frame_at(exercise, 0)[1].split()
+        last_step = exercise.duration_s - 1
+        assert app.clock.offset is not None
+        app.clock.offset += last_step
+        card.refresh_countdown()
+        assert str(art.render()) != first or len(exercise.steps) == 1
+        steps = str(card.query_one("#steps", Static).render())
+        assert f"> {len(exercise.steps)}. " in steps

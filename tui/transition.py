@@ -31,7 +31,9 @@ class TransitionScreen(ModalScreen[None]):
     #card { width: 72; max-width: 100%; height: auto; border: thick $accent; padding: 1 2;
             background: $surface; }
     #title { text-style: bold; }
-    #steps { margin: 1 0; }
+    #body { height: auto; margin: 1 0; }
+    #art { width: 12; height: auto; color: $accent; text-style: bold; }
+    #steps { width: 1fr; height: auto; }
     #buttons { height: auto; align-horizontal: center; }
     #buttons Button { margin: 0 1; min-width: 10; }
     """
@@ -71,7 +73,9 @@ class TransitionScreen(ModalScreen[None]):
         with Vertical(id="card"):
             yield Label(way, id="title")
             yield Label(self._countdown_text(), id="countdown")
-            yield Static(self._exercise_text(), id="steps")
+            with Horizontal(id="body"):
+                yield Static(self._art(), id="art")
+                yield Static(self._exercise_text(), id="steps")
             with Horizontal(id="buttons"):
                 yield Button("Confirm (y)", id="confirm", variant="success")
                 snooze = f"Snooze (s, {self.prompt.snoozes_left} left)"
@@ -96,11 +100,32 @@ class TransitionScreen(ModalScreen[None]):
             return f"The desk moves in {left} s unless you answer (Esc closes this)."
         return f"Answer within {left // 60} min {left % 60:02d} s (Esc closes this)."
 
+    def _elapsed(self) -> float:
+        """How far into the exercise (0 before it starts: the first step's picture)."""
+        if not self.exercising or self.exercise is None:
+            return 0.0
+        return self.exercise.duration_s - (self.deadline - self.now())
+
+    def _art(self) -> str:
+        from deskctl.policy.art import frame_at
+
+        if self.exercise is None:
+            return ""
+        return frame_at(self.exercise, self._elapsed())[1]
+
     def _exercise_text(self) -> str:
+        from rich.markup import escape
+
+        from deskctl.policy.art import frame_at
+
         exercise = self.exercise
         if exercise is None:
             return ""
-        steps = "\n".join(f"{n}. {step}" for n, step in enumerate(exercise.steps, start=1))
+        now = frame_at(exercise, self._elapsed())[0] if self.exercising else -1
+        steps = "\n".join(
+            f"[b]> {n + 1}. {escape(step)}[/b]" if n == now else f"  {n + 1}. {escape(step)}"
+            for n, step in enumerate(exercise.steps)
+        )
         cautions = "".join(f"\nCare: {caution}" for caution in exercise.cautions)
         return (
             f"Then: {exercise.name} ({exercise.dose}, about {exercise.duration_s} s)\n"
@@ -112,6 +137,10 @@ class TransitionScreen(ModalScreen[None]):
             self.timed_out = True
             self.bell()  # the exercise's time is up: a cue for eyes that are elsewhere
         self.query_one("#countdown", Label).update(self._countdown_text())
+        if self.exercising:
+            # The picture plays through the exercise's time, step by step.
+            self.query_one("#art", Static).update(self._art())
+            self.query_one("#steps", Static).update(self._exercise_text().removeprefix("Then: "))
 
     def start_exercise(self, exercise_id: str) -> None:
         """The desk arrived: the card follows the exercise through, with its timer."""
@@ -123,6 +152,7 @@ class TransitionScreen(ModalScreen[None]):
         self.deadline = self.now() + self.exercise.duration_s
         self.query_one("#title", Label).update(self.exercise.name)
         self.query_one("#steps", Static).update(self._exercise_text().removeprefix("Then: "))
+        self.query_one("#art", Static).update(self._art())
         self.query_one("#countdown", Label).update(self._countdown_text())
         buttons = self.query_one("#buttons", Horizontal)
         buttons.remove_children()
