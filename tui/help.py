@@ -19,9 +19,9 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("esc", "close what is open; with nothing open, stop the desk"),
             ("1 .. 5", "Desk, Schedule, People, Stats, Settings"),
             ("tab / shift+tab", "the next / previous control"),
-            ("ctrl+p", "commands: sit, stand, move to, presets, people, pause, themes"),
+            ("ctrl+p", "commands: sit, stand, move to, presets, people, pause..."),
             ("?", "this help"),
-            ("q", "quit (the desk stops where it is told to)"),
+            ("q", "quit (the desk is stopped and released)"),
         ],
     ),
     (
