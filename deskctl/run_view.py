@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from deskctl.policy.engine import Action, Move, Notify, Phase, Prompt, ShowExercise, State
-from deskctl.policy.exercises import Library, Posture
+from deskctl.policy.exercises import Exercise, Library, Posture
 
 Say = Callable[[str, bool], None]
 """Shows a line; the flag marks what deserves a desktop notification."""
@@ -54,6 +54,7 @@ class RunView:
                 f"{steps}{careful} {self.library.notice} (d when done, x to skip)",
                 False,
             )
+            self.say(pictured_steps(exercise), False)
         elif isinstance(action, Move):
             self.say(f"{stamp} moving the desk to {action.target.value}", False)
         elif isinstance(action, Notify):
@@ -151,3 +152,19 @@ class RunView:
         moment = dt.datetime.fromtimestamp(t, self.zone)
         today = dt.datetime.fromtimestamp(self.now(), self.zone).date()
         return moment.strftime("%H:%M" if moment.date() == today else "%a %H:%M")
+
+
+def pictured_steps(exercise: Exercise) -> str:
+    """Each step beside its last picture (where the step ends; exercise_art.toml)."""
+    from deskctl.policy.art import pictures
+
+    lines: list[str] = []
+    steps = pictures().get(exercise.id, ())
+    for n, step in enumerate(exercise.steps):
+        art = steps[n][-1].splitlines() if n < len(steps) and steps[n] else []
+        width = max((len(line) for line in art), default=0)
+        text = [f"{n + 1}. {step}"]
+        for row in range(max(len(art), len(text))):
+            drawing = art[row] if row < len(art) else ""
+            lines.append(f"  {drawing:<{width}}  {text[row] if row < len(text) else ''}".rstrip())
+    return "\n".join(lines)

@@ -34,6 +34,7 @@ from deskctl.units import Unit, format_height, format_speed, parse_height
 
 if TYPE_CHECKING:
     # The schedule, the history and the profiles load after the first paint.
+    from textual.command import Provider
     from textual.timer import Timer
     from textual.widgets import Input, Select, Switch
 
@@ -59,8 +60,9 @@ SECTIONS = {
 }
 # How often the Schedule section redraws its countdown (only while it is shown).
 COUNTDOWN_TICK_S = 15.0
-# A held key repeats every ~30-50 ms; without a repeat for this long it has been let go.
-KEY_HOLD_S = 0.5
+# A held key repeats every ~30-50 ms, but only after a first delay of up to 660 ms (X11,
+# KDE); without a repeat for longer than that it has been let go.
+KEY_HOLD_S = 0.7
 
 
 @dataclass
@@ -90,10 +92,26 @@ class EngineAction(Message):
         self.action = action
 
 
+def _desk_commands() -> type[Provider]:
+    # Loaded when the palette first opens, not with the first paint.
+    from deskctl.tui.commands import DeskCommands
+
+    return DeskCommands
+
+
 class DeskApp(App[None]):
     TITLE = "deskctl"
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
+        *App.COMMANDS,
+        _desk_commands,
+    }
     CSS = """
+    #header { height: 1; width: 1fr; background: $panel; color: $text-muted; padding: 0 1; }
+    #banner { display: none; height: auto; padding: 0 1; text-style: bold; }
+    #banner.-fault { display: block; background: $error; color: $text; }
+    #banner.-link { display: block; background: $warning; color: $text; }
     #section { height: 1fr; }
+    #section > VerticalScroll > Vertical { height: auto; }
     #desk-section { height: 1fr; }
     #left { width: 14; }
     #main { width: 1fr; padding: 0 1; }
@@ -105,11 +123,18 @@ class DeskApp(App[None]):
     .row { height: auto; margin-bottom: 1; }
     .row Label { width: 16; padding-top: 1; }
     .row Input { width: 18; }
+    .row #url-input { width: 1fr; min-width: 30; }
+    .row #hours-input { width: 32; }
+    .row Select { width: 16; }
+    #found { width: 1fr; max-width: 60; }
     #timeline { height: auto; }
     #week { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space,escape", "stop", "Stop", priority=True),
+        # Space stops from anywhere (but types a space in a field); Esc closes what is open
+        # (a dialog, the command palette, a dropdown) and stops when nothing is.
+        Binding("space", "stop", "Stop", priority=True),
+        Binding("escape", "escape", "Stop", show=False),
         Binding("up,k", "hold('up')", "Up"),
         Binding("down,j", "hold('down')", "Down"),
         Binding("s", "posture('sit')", "Sit"),
@@ -117,6 +142,7 @@ class DeskApp(App[None]):
         Binding("p", "presets('go')", "Presets"),
         Binding("P", "presets('store')", "Store preset", show=False),
         Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
         *(
             Binding(str(number), f"section('{name}')", title, show=False)
             for number, (name, title) in enumerate(SECTIONS.items(), start=1)
@@ -144,6 +170,10 @@ class DeskApp(App[None]):
         self.runner: Runner | FollowedSchedule | None = None
         self.sit_mm, self.stand_mm = options.sit_mm, options.stand_mm
         self._hold_direction: Direction | None = None
+        self._heading = ""
+        self._target: tuple[float, float] | None = None
+        """(from, to) of the move under way that this face sent."""
+        """The way the last move was sent ("up", "down"), for the moment before it shows."""
         self._hold_until = 0.0
         self._hold_wake = asyncio.Event()
         self._transition: TransitionScreen | None = None
@@ -175,7 +205,9 @@ class DeskApp(App[None]):
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        yield Label(self._header_text(), id="header")
         yield SectionBar(SECTIONS, id="sections")
+        yield Label("", id="banner")
         # The other sections are built after the first paint (see _build_sections).
         with ContentSwitcher(id="section", initial="desk-section"):
             yield from self._desk_pane()
@@ -312,7 +344,14 @@ class DeskApp(App[None]):
             self._show_section(event.section)
 
     def _show_section(self, section: str) -> None:
-        self.query_one(ContentSwitcher).current = f"{section}-section"
+        switcher = self.query_one(ContentSwitcher)
+        switcher.current = f"{section}-section"
+        # Keys go to what is shown: never to a field left focused in a hidden section.
+        shown = switcher.get_child_by_id(f"{section}-section")
+        focused = self.focused
+        if focused is None or not (shown in focused.ancestors or isinstance(focused, SectionBar)):
+            first = next((w for w in shown.query("*") if w.focusable), None)
+            self.set_focus(None if section == "desk" else first)
         # The countdown ticks only while someone can see it.
         if self._countdown is not None:
             self._countdown.stop()
@@ -349,6 +388,7 @@ class DeskApp(App[None]):
     def _desk_ready(self, desk: Desk) -> None:
         gauge = self.query_one(Gauge)
         gauge.low_mm, gauge.high_mm = desk.limits.min_mm, desk.limits.max_mm
+        gauge.unit = self.unit
         self._apply_profile(desk)
         self._start_schedule(desk)
         self._show_presets(desk)
@@ -409,10 +449,13 @@ class DeskApp(App[None]):
             self.notify(str(error), title="the desk", severity="error", timeout=8)
             return
         height = desk.state.height_mm if store else None
-        slot = await self.push_screen_wait(PresetScreen(presets, self.unit, store_mm=height))
+        can_store = desk.capabilities.can_save_presets
+        picker = PresetScreen(presets, self.unit, store_mm=height, can_store=can_store)
+        slot = await self.push_screen_wait(picker)
         if slot is None:
             return
         if height is None:
+            self._head_for(presets.get(slot))
             self._command(lambda desk: desk.recall_preset(slot))
             return
         try:
@@ -427,18 +470,46 @@ class DeskApp(App[None]):
         if not self.query("#height"):
             return  # the app is closing: a last state of a desk still moving has no screen
         state = message.state
+        self._show_banner(state)
+        self.query_one("#header", Label).update(self._header_text(state.link.value))
         self.query_one("#height", Digits).update(self._number(state.height_mm))
         self.query_one(Gauge).height_mm = state.height_mm
         if state.fault is not None:
             words = f"stopped: {state.fault.value}; clear the way, then Stop (space)"
         elif state.link is not Link.CONNECTED:
             words = state.link.value
-        elif state.moving:
+        elif state.moving and state.speed_mm_s:
             way = "up" if state.speed_mm_s > 0 else "down"
             words = f"moving {way} {format_speed(abs(state.speed_mm_s), self.unit)}"
+            words += self._progress(state.height_mm)
+        elif state.moving:
+            # The first frame of a move, before the desk reports a speed: the way it was sent.
+            words = f"moving {self._heading}" if self._heading else "moving"
         else:
             words = "stopped"
         self._show_status(f"{self._h(state.height_mm)}  {words}  ({self.url})")
+
+    def _header_text(self, link: str = "connecting") -> str:
+        who = self.profile_name or "nobody's profile"
+        return f"deskctl  desk {self.url}  person {who}  link {link}"
+
+    def _show_banner(self, state: DeskState) -> None:
+        """A fault or a lost link, in a bar that says what to do."""
+        banner = self.query_one("#banner", Label)
+        banner.set_classes("")
+        if state.fault is not None:
+            why = state.detail or f"the desk reports {state.fault.value}"
+            banner.update(
+                f"The desk stopped: {why}. Clear the way, then press Space to re-arm it; "
+                "nothing moves until then."
+            )
+            banner.add_class("-fault")
+        elif state.link in (Link.RECONNECTING, Link.LOST):
+            banner.update(
+                f"The link to the desk is {state.link.value}: move closer or check its power; "
+                "the desk's own keys still work."
+            )
+            banner.add_class("-link")
 
     def _show_status(self, text: str) -> None:
         self.query_one("#status", Label).update(text)
@@ -466,6 +537,15 @@ class DeskApp(App[None]):
 
         self.run_worker(run(), group="move", exclusive=exclusive)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        from textual.widgets import Input
+
+        # In a field, Space and the arrows are the field's: a space, the cursor.
+        return not (isinstance(self.focused, Input) and action in ("stop", "hold"))
+
+    def action_escape(self) -> None:
+        self.action_stop()
+
     def action_stop(self) -> None:
         if isinstance(self.screen, PresetScreen):
             self.screen.dismiss(None)
@@ -475,13 +555,43 @@ class DeskApp(App[None]):
 
     def action_posture(self, posture: str) -> None:
         height = self.sit_mm if posture == "sit" else self.stand_mm
+        self._head_for(height)
         self._command(lambda desk: desk.move_to(height))
+
+    def _head_for(self, height_mm: float | None) -> None:
+        """Where a move goes, for its status line: its way, its target, how far it is."""
+        self._target = None
+        if self.desk is not None and height_mm is not None:
+            start = self.desk.state.height_mm
+            self._heading = "up" if height_mm > start else "down"
+            self._target = (start, height_mm)
+
+    def _progress(self, height_mm: float) -> str:
+        if self._target is None:
+            return ""
+        start, target = self._target
+        if abs(target - start) < 1:
+            return ""
+        share = min(1.0, max(0.0, (height_mm - start) / (target - start)))
+        return f" to {self._h(target)} ({share:.0%})"
+
+    def move_to(self, height_mm: float) -> None:
+        self._head_for(height_mm)
+        self._command(lambda desk: desk.move_to(height_mm))
+
+    def action_help(self) -> None:
+        from deskctl.tui.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def action_hold(self, way: str) -> None:
         """A held key repeats: each repeat keeps the desk moving a little longer."""
         self._hold(Direction.UP if way == "up" else Direction.DOWN, time.monotonic() + KEY_HOLD_S)
 
     def _hold(self, direction: Direction, until: float) -> None:
+        self._heading = "up" if direction is Direction.UP else "down"
+        self._target = None
         self._hold_until = until
         self._hold_wake.set()
         if self._hold_direction is direction:
@@ -514,10 +624,10 @@ class DeskApp(App[None]):
 
     # -- the schedule -------------------------------------------------------------------------
 
-    def _start_schedule(self, desk: Desk) -> None:
+    def _schedule_settings(self) -> Settings:
+        """The engine's settings for whoever is at the desk, with what Settings changed."""
         make = self.options.settings
-        from deskctl.policy.engine import Engine, Settings
-        from deskctl.policy.runner import Heights, Runner
+        from deskctl.policy.engine import Settings
 
         settings = make(self.profile_name) if make is not None else Settings()
         if self.profile_name is None and self._session_schedule is not None:
@@ -531,8 +641,31 @@ class DeskApp(App[None]):
         switches = self.query("#auto").results(Switch)
         if next((switch.value for switch in switches), self.options.auto_move):
             settings = dataclasses.replace(settings, auto_move=True)
-        from deskctl.agent.client import RemoteDesk
+        return settings
 
+    def _reconfigure_schedule(self, desk: Desk) -> None:
+        """Another person, rhythm or auto-move: the schedule goes on with it, its bout in
+        progress too (a new schedule would end the old one's run as ``off``)."""
+        from deskctl.policy.engine import Engine
+        from deskctl.policy.runner import Heights, Runner
+
+        runner = self.runner
+        if isinstance(runner, Runner) and runner.desk is desk:
+            runner.reconfigure(
+                Engine(self._schedule_settings()), Heights(self.sit_mm, self.stand_mm)
+            )
+            self._show_schedule()
+        else:
+            # Following the agent's schedule: following it again with the new settings
+            # reconfigures it there (the agent keeps its run and its history).
+            self._start_schedule(desk)
+
+    def _start_schedule(self, desk: Desk) -> None:
+        from deskctl.agent.client import RemoteDesk
+        from deskctl.policy.engine import Engine
+        from deskctl.policy.runner import Heights, Runner
+
+        settings = self._schedule_settings()
         heights = Heights(self.sit_mm, self.stand_mm)
         if isinstance(desk, RemoteDesk):
             # The agent runs the schedule and writes the history; this face follows it.
@@ -569,6 +702,8 @@ class DeskApp(App[None]):
         if card is not None and card.is_attached:
             card.follow(state.phase)
         self._show_schedule()
+        if self.query_one(SectionBar).active == "stats":
+            self._show_stats()  # a bout ended or began: the figures move while shown
 
     def _show_action(self, action: Action) -> None:
         self.post_message(EngineAction(action))
@@ -579,13 +714,19 @@ class DeskApp(App[None]):
             self.call_later(self._show_schedule)
 
     def on_engine_action(self, message: EngineAction) -> None:
-        from deskctl.policy.engine import Notify, Prompt, ShowExercise
+        from deskctl.policy.engine import Move, Notify, Prompt, ShowExercise
         from deskctl.tui.transition import TransitionScreen
+
+        if isinstance(message.action, Move) and self.runner is not None:
+            self._head_for(self.runner.heights.of(message.action.target))
 
         library = self.runner.engine.settings.library if self.runner else None
         if isinstance(message.action, Prompt) and library is not None:
-            self._transition = TransitionScreen(message.action, library, self._answer)
+            self._transition = TransitionScreen(
+                message.action, library, self._answer, now=self.clock.now, bell=self.bell
+            )
             self.push_screen(self._transition)
+            self.bell()
         elif isinstance(message.action, ShowExercise):
             if self._transition is not None and self._transition.is_attached:
                 self._transition.start_exercise(message.action.exercise_id)
@@ -593,11 +734,16 @@ class DeskApp(App[None]):
             self.notify(message.action.text, title="schedule", severity="warning", timeout=10)
         self._show_schedule()
 
-    def _answer(self, answer: str) -> None:
-        from deskctl.policy.engine import Activity, Confirm, ExerciseDone, Skip, Snooze
+    def _answer(self, answer: str) -> bool:
+        """Tells the schedule; False when it no longer asks for this answer."""
+        from deskctl.policy.engine import Activity, Confirm, ExerciseDone, Phase, Skip, Snooze
 
         self.tell(Activity())
         exercise = self._transition.exercise if self._transition is not None else None
+        exercising = self._transition is not None and self._transition.exercising
+        if not exercising and (self.runner is None or self.runner.state.phase is not Phase.PROMPT):
+            self.notify("that change is no longer asked for", title="schedule")
+            return False
         if answer == "confirm" and (self._transition is None or not self._transition.exercising):
             self.tell(Confirm())
         elif answer == "snooze":
@@ -606,6 +752,7 @@ class DeskApp(App[None]):
             self.tell(Skip())
         elif exercise is not None:
             self.tell(ExerciseDone(exercise.id, answer == "done"))
+        return True
 
     def _show_schedule(self) -> None:
         runner = self.runner
@@ -616,8 +763,7 @@ class DeskApp(App[None]):
         wake = state.next_change
         when = "nothing planned"
         if wake is not None:
-            at = dt.datetime.fromtimestamp(wake, zone).strftime("%H:%M")
-            when = f"next change {_countdown(wake - self.clock.now())}, at {at}"
+            when = f"next change {_countdown(self.clock.now(), wake, zone)}"
         paused = " (paused)" if self._paused else ""
         posture = "standing" if state.posture.value == "stand" else "sitting"
         self.query_one("#phase", Label).update(f"{state.phase.value}{paused}: {posture}, {when}")
@@ -625,9 +771,13 @@ class DeskApp(App[None]):
         hours = "".join(f"{hour:02d}    " for hour in range(8, 19))
         from deskctl.history import timeline
 
-        done = timeline(self.history, today, zone)
         first = dt.datetime.combine(today, dt.time(8), zone).timestamp()
         now = self.clock.now()
+        # What is done stops at now (the mark under way included), not at the day's end.
+        done = "".join(
+            mark if first + n * 600 <= now else " "
+            for n, mark in enumerate(timeline(self.history, today, zone))
+        )
         bouts = runner.engine.plan(state, now, first + 11 * 3600)
         planned = ""
         for n in range(len(done)):
@@ -640,22 +790,28 @@ class DeskApp(App[None]):
         )
 
     @on(Button.Pressed, "#pause")
-    def _pause(self) -> None:
+    def pause_schedule(self) -> None:
         from deskctl.policy.engine import Away
 
         self._paused = True
         self.tell(Away())
-        self.query_one("#pause", Button).disabled = True
-        self.query_one("#resume", Button).disabled = False
+        for button in self.query("#pause").results(Button):
+            button.disabled = True
+        for button in self.query("#resume").results(Button):
+            button.disabled = False
+        self._show_schedule()
 
     @on(Button.Pressed, "#resume")
-    def _resume(self) -> None:
+    def resume_schedule(self) -> None:
         from deskctl.policy.engine import Activity
 
         self._paused = False
         self.tell(Activity())
-        self.query_one("#pause", Button).disabled = False
-        self.query_one("#resume", Button).disabled = True
+        for button in self.query("#pause").results(Button):
+            button.disabled = False
+        for button in self.query("#resume").results(Button):
+            button.disabled = True
+        self._show_schedule()
 
     # -- buttons ------------------------------------------------------------------------------
 
@@ -699,8 +855,11 @@ class DeskApp(App[None]):
             self._input("url-input").value = event.value
 
     def _switch_person(self, event: Select.Changed) -> None:
-        name = event.value if isinstance(event.value, str) else None
-        if name is None or name == self.profile_name:
+        if isinstance(event.value, str):
+            self.switch_person(event.value)
+
+    def switch_person(self, name: str) -> None:
+        if name == self.profile_name:
             return
         self.profile_name = name
         from deskctl.drivers.registry import desk_key
@@ -714,8 +873,11 @@ class DeskApp(App[None]):
         if self.desk is not None:
             self._apply_profile(self.desk)
             self._fill_heights()
-            self._start_schedule(self.desk)
+            self._reconfigure_schedule(self.desk)
         self._fill_schedule()
+        self._refresh_people()
+        if self.desk is not None:
+            self.query_one("#header", Label).update(self._header_text(self.desk.state.link.value))
         self.notify(f"{name} is at the desk now", title="people")
 
     @on(Button.Pressed, "#capture-sit")
@@ -748,6 +910,7 @@ class DeskApp(App[None]):
         try:
             sit = parse_height(self._input("sit-input").value)
             stand = parse_height(self._input("stand-input").value)
+            self._check_heights(sit, stand)
             if self.profile_name is not None:
                 profile = self.profiles.load(self.profile_name)
                 changed = type(profile).model_validate(
@@ -760,7 +923,18 @@ class DeskApp(App[None]):
         self.sit_mm, self.stand_mm = sit, stand
         if self.desk is not None:
             self._apply_profile(self.desk)
+            self._reconfigure_schedule(self.desk)
         self.notify("heights saved" if self.profile_name else "heights set for this session")
+
+    def _check_heights(self, sit: float, stand: float) -> None:
+        """The checks the command line makes: within the desk's range, stand above sit."""
+        from deskctl.errors import BadInput
+
+        if self.desk is not None:
+            self.desk.limits.check(sit, self.unit)
+            self.desk.limits.check(stand, self.unit)
+        if stand <= sit:
+            raise BadInput(f"stand {self._h(stand)} must be higher than sit {self._h(sit)}")
 
     @on(Button.Pressed, "#add-person")
     def _add_person(self) -> None:
@@ -823,9 +997,27 @@ class DeskApp(App[None]):
                 return
         self._fill_schedule(message.prefs)  # just saved: no need to read it back
         if self.desk is not None:
-            self._start_schedule(self.desk)
+            self._reconfigure_schedule(self.desk)
         saved = f"saved for {self.profile_name}" if self.profile_name else "set for this session"
         self.notify(f"the schedule is {saved}", title="settings")
+
+    # Enter in a field presses its form's button.
+    SUBMITS: ClassVar[dict[str, str]] = {
+        "sit-input": "save-heights",
+        "stand-input": "save-heights",
+        "body-input": "recommend",
+        "new-name": "add-person",
+        "url-input": "connect",
+        "sit-minutes": "save-schedule",
+        "stand-minutes": "save-schedule",
+        "hours-input": "save-schedule",
+    }
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        button = self.SUBMITS.get(event.input.id or "")
+        if button is not None:
+            event.stop()
+            self.query_one(f"#{button}", Button).press()
 
     # -- stats and settings -------------------------------------------------------------------
 
@@ -884,27 +1076,41 @@ class DeskApp(App[None]):
         self.notify(f"found {len(desks)} desk{'s' if len(desks) != 1 else ''}", title="scan")
 
     def _unit(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
+        if isinstance(event.value, str) and event.value != self.unit.value:
             self.unit = Unit(event.value)
+            self._save_unit(self.unit)
             if self.desk is not None:
                 self.post_message(DeskUpdate(self.desk.state))
                 self._apply_profile(self.desk)
                 self._fill_heights()
 
+    def _save_unit(self, unit: Unit) -> None:
+        """The unit is the person's: it goes into their profile."""
+        if self.profile_name is None:
+            return
+        try:
+            profile = self.profiles.load(self.profile_name)
+            if profile.unit is not unit:
+                self.profiles.save(profile.model_copy(update={"unit": unit}))
+        except DeskctlError as error:
+            self.notify(str(error), title="profile", severity="error", timeout=10)
+
     def on_switch_changed(self, event: Switch.Changed) -> None:
         if self.desk is not None:
-            self._start_schedule(self.desk)
+            self._reconfigure_schedule(self.desk)
         way = "moves by itself when you are here" if event.value else "asks before moving"
         self.notify(f"the schedule {way}", title="settings")
 
 
-def _countdown(seconds: float) -> str:
-    minutes = math.ceil(seconds / 60)
-    if minutes <= 1:
-        return "within a minute"
+def _countdown(now: float, then: float, zone: dt.tzinfo) -> str:
+    """``in 15 min, at 09:35``: whole minutes on the clock's face, so that the two agree."""
+    at = dt.datetime.fromtimestamp(then, zone)
+    minutes = math.floor(then / 60) - math.floor(now / 60)
+    if minutes < 1:
+        return f"within a minute, at {at:%H:%M}"
     if minutes < 60:
-        return f"in {minutes} min"
-    return f"in {minutes // 60} h {minutes % 60:02d} min"
+        return f"in {minutes} min, at {at:%H:%M}"
+    return f"in {minutes // 60} h {minutes % 60:02d} min, at {at:%H:%M}"
 
 
 def _registry_opener(url: str, paths: Paths, unit: Unit) -> AbstractAsyncContextManager[Desk]:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label
+from textual.widgets import Footer, Label
 
 from deskctl.tui.widgets import PressButton
 from deskctl.units import Unit, format_height
@@ -38,15 +38,25 @@ class PresetScreen(ModalScreen[int | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(slot), f"pick({slot})", show=False) for slot in range(1, 10)),
-        Binding("c", "pick(0)", "Cancel"),
+        Binding("c,escape", "pick(0)", "Cancel"),
+        Binding("space", "app.stop", "Stop"),
         # A modal screen keeps the app's keys from its own: these two switch what it does.
         Binding("p", "app.presets('go')", "Go to a preset", show=False),
         Binding("P", "app.presets('store')", "Store the height", show=False),
     ]
 
-    def __init__(self, presets: dict[int, float | None], unit: Unit, *, store_mm: float | None):
-        """``store_mm``: the height to store, or None to go to a preset."""
+    def __init__(
+        self,
+        presets: dict[int, float | None],
+        unit: Unit,
+        *,
+        store_mm: float | None,
+        can_store: bool = True,
+    ):
+        """``store_mm``: the height to store, or None to go to a preset; ``can_store``:
+        whether the desk stores presets from here (a Linak desk does not)."""
         super().__init__()
+        self.can_store = can_store
         self.presets = presets
         self.unit = unit
         self.store_mm = store_mm
@@ -65,8 +75,13 @@ class PresetScreen(ModalScreen[int | None]):
                     height = self.presets[slot]
                     held = "empty" if height is None else format_height(height, self.unit)
                     yield PressButton(f"{slot}  {held}", id=f"preset-{slot}")
-            hint = "P: store the height instead" if self.store_mm is None else "p: go to one"
-            yield Label(f"its number or a click; c or Esc: cancel\n{hint}", id="picker-hint")
+            hint = "its number or a click; c or Esc: cancel"
+            if self.store_mm is not None:
+                hint += "\np: go to one instead"
+            elif self.can_store:
+                hint += "\nP: store the height instead"
+            yield Label(hint, id="picker-hint")
+        yield Footer()
 
     def action_pick(self, slot: int) -> None:
         if slot == 0:

@@ -80,6 +80,16 @@ class ScheduleForm(Vertical):
             "stand_minutes": self.query_one("#stand-minutes", Input).value,
             "hours": prefs.hours | dict.fromkeys(_working_days(prefs), ranges),
         }
+        from deskctl.policy.engine import Settings
+
+        shortest = round(Settings().min_bout_s / 60)
+        for name in ("sit_minutes", "stand_minutes"):
+            value = str(typed[name])
+            if value.isdigit() and int(value) < shortest:
+                # The engine would make such a bout its shortest anyway: say so here.
+                self.notify(f"{LABELS[name]}: at least {shortest} (the shortest bout)",
+                            severity="error")  # fmt: skip
+                return
         try:
             changed = SchedulePrefs.model_validate(prefs.model_dump() | typed)
         except ValidationError as error:

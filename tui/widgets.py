@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from deskctl.model import Direction
+from deskctl.units import Unit, format_height
 
 
 class SectionBar(Widget, can_focus=True):
@@ -87,6 +88,8 @@ class Gauge(Widget):
     sit_mm: reactive[float] = reactive(720.0)
     stand_mm: reactive[float] = reactive(1100.0)
 
+    unit: reactive[Unit] = reactive(Unit.CM)
+
     def render(self) -> Text:
         rows = max(3, self.size.height)
         span = max(1.0, self.high_mm - self.low_mm)
@@ -105,7 +108,12 @@ class Gauge(Widget):
             else:
                 text.append(" │    │ ", style="dim")
             mark = "stand" if row == stand else "sit" if row == sit else ""
-            text.append(mark, style="italic")
+            # The ends of the range, labelled where no mark sits.
+            limit = self.high_mm if row == 0 else self.low_mm if row == rows - 1 else None
+            if mark:
+                text.append(mark, style="italic")
+            elif limit is not None:
+                text.append(format_height(limit, self.unit).split()[0], style="dim")
             if row < rows - 1:
                 text.append("\n")
         return text
