@@ -96,6 +96,7 @@ def test_run_says_how_a_prompt_ended_and_what_y_after_a_lapse_does() -> None:
 def test_an_exercise_is_shown_with_its_cautions() -> None:
     terminal = Terminal()
     terminal.view(ShowExercise("standing-prayer-stretch"))
-    (line,) = terminal.said()
+    line, pictures = terminal.said()  # the steps, then each step beside its picture
     assert "Careful: Make sure the surface you lean on cannot roll or move" in line
     assert "a desk that is moving is not one" in line
+    assert "1. " in pictures

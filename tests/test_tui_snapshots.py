@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
 from test_tui import advance_to_prompt, at_rest_near, connected, make_app, until
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
+from textual.widgets import Label
 
 from deskctl.model import DeskState, Fault
 from deskctl.tui.app import DeskApp, DeskUpdate
@@ -54,6 +56,15 @@ async def exercise_card(pilot: Pilot[None]) -> None:
     await until(desk, at_rest_near(1100.0))
     while not card.exercising:
         await pilot.pause()
+    # Behind the card, the dashboard shows the desk at rest (its last states all taken in).
+    async with asyncio.timeout(10):
+        while "110.0 cm  stopped" not in str(app.query_one("#status", Label).render()):
+            await pilot.pause()
+    # The card's clock held at the exercise's start: the picture shows no passing second.
+    assert card.exercise is not None
+    start = card.deadline - card.exercise.duration_s
+    card.now = lambda: start
+    card.refresh_countdown()
     await pilot.pause()
 
 

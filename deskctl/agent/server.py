@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 # A client that reads nothing while this much waits for it is stuck: it is let go.
 _MAX_BUFFERED = 1024 * 1024
+# How much of an oversized line is read past before answering it (then the line closes).
+_DRAIN_S = 2.0
+_DRAIN_CHUNKS = 256
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,7 @@ class Session:
                 except asyncio.IncompleteReadError:
                     return  # the client went away
                 except asyncio.LimitOverrunError:
+                    await self._drop_rest_of_line()
                     self._refuse(None, f"a line over {protocol.MAX_LINE} bytes; closing")
                     return
                 except ConnectionError:
@@ -209,6 +213,16 @@ class Session:
                 self._take(line)
         finally:
             await self._end()
+
+    async def _drop_rest_of_line(self) -> None:
+        """Read past an oversized line (boundedly), so that closing after the answer does not
+        reset the connection before the client has read it."""
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(_DRAIN_S):
+                for _ in range(_DRAIN_CHUNKS):
+                    chunk = await self.reader.read(protocol.MAX_LINE)
+                    if not chunk or b"\n" in chunk:
+                        return
 
     def _take(self, line: bytes) -> None:
         ident: int | None = None
