@@ -693,10 +693,11 @@ async def test_serve_verbose_logs_topics_and_sizes_never_secrets(
     assert "pw-84736251" not in stderr
 
 
-def test_an_unquoted_password_is_never_shown_back(isolated_home: Path) -> None:
-    config = isolated_home / "config.toml"
+def serve_with_config(home: Path, text: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``deskctl serve`` run to its end with a config file of ``text``."""
+    config = home / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('[mqtt]\nhost = "127.0.0.1"\nusername = "desk"\npassword = 84736251\n')
+    config.write_text(text)
     done = subprocess.run(
         [sys.executable, "-m", "deskctl", "serve"],
         env={**os.environ, "DESKCTL_CONFIG": str(config)},
@@ -704,6 +705,13 @@ def test_an_unquoted_password_is_never_shown_back(isolated_home: Path) -> None:
         text=True,
         cwd=Path(__file__).parent,
         check=False,
+    )
+    return config, done
+
+
+def test_an_unquoted_password_is_never_shown_back(isolated_home: Path) -> None:
+    config, done = serve_with_config(
+        isolated_home, '[mqtt]\nhost = "127.0.0.1"\nusername = "desk"\npassword = 84736251\n'
     )
     assert done.returncode == 2
     assert "84736251" not in done.stderr
@@ -714,16 +722,8 @@ def test_an_unquoted_password_is_never_shown_back(isolated_home: Path) -> None:
 
 
 def test_deskctl_serve_with_a_broken_mqtt_table(isolated_home: Path) -> None:
-    config = isolated_home / "config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('[mqtt]\nhost = "127.0.0.1"\nkeepalive = "soon"\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "deskctl", "serve"],
-        env={**os.environ, "DESKCTL_CONFIG": str(config)},
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).parent,
-        check=False,
+    config, done = serve_with_config(
+        isolated_home, '[mqtt]\nhost = "127.0.0.1"\nkeepalive = "soon"\n'
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
