@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from agent_rig import end_agent
+from dbus_rig import session_bus
 from hypothesis import Phase, settings
 
 
@@ -32,6 +33,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         "DESKCTL_DESK",
         "DESKCTL_PROFILE",
         "DESKCTL_NO_AGENT",
+        "DBUS_SESSION_BUS_ADDRESS",  # no test talks to the desktop it runs in
         "EDITOR",
         "VISUAL",
     ):
@@ -39,6 +41,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     yield home
     end_agent(runtime / "deskctl")
     shutil.rmtree(runtime, ignore_errors=True)
+
+
+__all__ = ["env_with", "isolated_home", "session_bus"]
 
 
 def env_with(**changes: str) -> dict[str, str]:
