@@ -79,7 +79,16 @@ class Activity:
 
 @dataclass(frozen=True)
 class Away:
-    """The person left (the screen locked, or the platform reports them idle)."""
+    """The person left (the platform reports them idle, or nobody answered)."""
+
+    since: float | None = None
+    """When they left, if the platform knows (idle for a while before it said so)."""
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The screen locked: the person left at once, and their time away is a break
+    however short (they got up); unlocking it is activity."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ Event = (
     | Skip
     | Activity
     | Away
+    | Locked
     | Arrived
     | DeskMoved
     | MoveFailed
@@ -230,6 +240,8 @@ class State:
     recent: tuple[str, ...] = ()
     last_activity: float | None = None
     away_since: float | None = None
+    locked: bool = False
+    """The time away began with a locked screen: a natural break whatever its length."""
     resume: Phase | None = None
     """Where a blocked engine goes back to when the desk is re-armed."""
     outcome: str | None = None
@@ -470,12 +482,12 @@ class Engine:
     def _on_activity(self, state: State, _: Activity, now: float) -> Step:
         if state.phase is not Phase.AWAY or state.away_since is None:
             return state, []
-        away = now - state.away_since
-        state = dataclasses.replace(state, phase=Phase.AT_DESK, away_since=None)
+        away, locked = now - state.away_since, state.locked
+        state = dataclasses.replace(state, phase=Phase.AT_DESK, away_since=None, locked=False)
         if self._working_range(now) is None:
             return self._stop_work(dataclasses.replace(state, phase=Phase.AWAY), now)
         actions: list[Action] = [Record("posture", state.posture.value, "back")]
-        if away >= self.settings.natural_break_s:
+        if away >= self.settings.natural_break_s or locked:
             # A natural break: the cycle starts afresh.
             state = dataclasses.replace(state, since=now, snoozes=0, debt_s={})
             state = dataclasses.replace(state, due=now + self._bout_s(state, state.posture, now))
@@ -483,14 +495,28 @@ class Engine:
             state = dataclasses.replace(state, due=max(state.due, now) + away)
         return state, actions
 
-    def _on_away(self, state: State, _: Away, now: float) -> Step:
+    def _on_away(self, state: State, event: Away, now: float) -> Step:
         if state.phase in (Phase.OFF, Phase.AWAY, Phase.BLOCKED, Phase.MOVING):
             return state, []
-        state, actions = self._end_bout(state, now)
+        left = now if event.since is None else max(state.since, min(event.since, now))
+        state, actions = self._end_bout(state, left)
         state = dataclasses.replace(
-            state, phase=Phase.AWAY, away_since=now, prompt_until=None, target=None
+            state, phase=Phase.AWAY, away_since=left, locked=False, prompt_until=None, target=None
         )
         return state, [*actions, Record("posture", "away")]
+
+    def _on_locked(self, state: State, _: Locked, now: float) -> Step:
+        # Whatever the last activity said, nobody is at a locked screen.
+        state = dataclasses.replace(state, last_activity=None)
+        if state.phase is Phase.AWAY:
+            return dataclasses.replace(state, locked=True), []
+        prompted = state.phase is Phase.PROMPT
+        state, actions = self._on_away(state, Away(), now)
+        if state.phase is Phase.AWAY:
+            state = dataclasses.replace(state, locked=True)
+        if prompted:
+            state = dataclasses.replace(state, outcome="away")
+        return state, actions
 
     def _on_arrived(self, state: State, event: Arrived, now: float) -> Step:
         if state.phase is not Phase.MOVING:
@@ -520,7 +546,7 @@ class Engine:
         self, state: State, posture: Posture, now: float, cause: str, show: bool = True
     ) -> Step:
         if state.phase is Phase.AWAY:
-            state = dataclasses.replace(state, away_since=None)
+            state = dataclasses.replace(state, away_since=None, locked=False)
         state, actions = self._end_bout(state, now)
         debt = {k: v for k, v in state.debt_s.items() if k is not posture}
         exercise = state.exercise_id if show and posture is state.target else None
