@@ -28,6 +28,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     # The runtime folder holds the agent's socket, whose path must be short.
     runtime = Path(tempfile.mkdtemp(prefix="dk-", dir="/tmp"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    # Nor to this machine's logind: a system bus address where no bus listens.
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={runtime}/no-system-bus")
     for variable in (
         "DESKCTL_CONFIG",
         "DESKCTL_DESK",
