@@ -10,9 +10,11 @@ before moving the clock.  Only public asyncio and selectors APIs are used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import select
 import selectors
-from collections.abc import Coroutine, Mapping
+import time
+from collections.abc import Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -44,6 +46,13 @@ class _FastForwardSelector(selectors.BaseSelector):
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if self._loop.real_time_depth:
+            # Another process answers in its own (real) time: wait for it as long as the
+            # next timer allows, and let the clock move by the time it really took.
+            began = time.monotonic()
+            ready = self._inner.select(timeout)
+            self._loop.advance(time.monotonic() - began)
+            return ready
         ready = self._inner.select(0)
         if ready or timeout == 0:
             return ready
@@ -79,6 +88,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def __init__(self, start: float = 0.0) -> None:
         self._virtual_now = start
+        self.real_time_depth = 0
+        """Above zero: the clock follows the wall clock (see :func:`real_time`)."""
         super().__init__(_FastForwardSelector(self))
 
     def time(self) -> float:
@@ -92,6 +103,25 @@ def run_virtual(main: Coroutine[Any, Any, T], start: float = 0.0) -> T:
     """Run ``main`` to completion on a fresh virtual-time loop."""
     with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(start)) as runner:
         return runner.run(main)
+
+
+@contextlib.contextmanager
+def real_time() -> Iterator[None]:
+    """Within it, the virtual clock runs at the wall clock's pace.
+
+    For waiting on another process (a D-Bus daemon and the services behind it): on
+    virtual time the clock would jump to the next timer while the reply is on its way,
+    and a timeout, or the next scheduled change, would come first.
+    """
+    loop = asyncio.get_running_loop()
+    if not isinstance(loop, VirtualTimeLoop):
+        yield
+        return
+    loop.real_time_depth += 1
+    try:
+        yield
+    finally:
+        loop.real_time_depth -= 1
 
 
 async def elapse(seconds: float) -> None:
