@@ -317,7 +317,10 @@ async def _agent_here(ctx: Context) -> AsyncIterator[None]:
 
     from deskctl.agent.server import Agent, AgentSettings
 
-    agent = Agent(ctx.paths, AgentSettings(keep_open_s=ctx.config.agent.keep_open_s))
+    agent = Agent(
+        ctx.paths,
+        AgentSettings(keep_open_s=ctx.config.agent.keep_open_s, presence=ctx.config.presence),
+    )
     listening = asyncio.Event()
     serving = asyncio.create_task(agent.serve(listening.set))
     waiting = asyncio.create_task(listening.wait())
@@ -344,7 +347,9 @@ async def cmd_agent(ctx: Context) -> int:
         stream=sys.stderr,
     )
     settings = AgentSettings(
-        idle_exit_s=ctx.args.idle_exit, keep_open_s=ctx.config.agent.keep_open_s
+        idle_exit_s=ctx.args.idle_exit,
+        keep_open_s=ctx.config.agent.keep_open_s,
+        presence=ctx.config.presence,
     )
     ready_fd: int | None = ctx.args.ready_fd
 

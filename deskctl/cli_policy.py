@@ -212,7 +212,7 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
     """Direct mode: the schedule runs in this process."""
     from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
     from deskctl.policy.prefs import settings_for
-    from deskctl.policy.runner import Runner, xprintidle_seconds
+    from deskctl.policy.runner import Runner
 
     zone = local_timezone()
     history = _history(ctx)
@@ -226,7 +226,7 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
             heights=heights,
             show=show,
             stepped=show.stepped,
-            idle_seconds=xprintidle_seconds,
+            presence=ctx.config.presence,
         )
         events: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
 

@@ -15,6 +15,9 @@ it), for example::
     [mqtt]                   # for 'deskctl serve' (see MqttConfig)
     host = "broker.local"
 
+    [presence]               # where the schedule learns whether the person is there
+    source = "auto"          # or logind, gnome, screensaver, macos, xprintidle, none
+
 Every problem is reported with the file, the line and the field.
 """
 
@@ -106,6 +109,8 @@ class Config:
     path: Path | None = None
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
+    presence: str = "auto"
+    """``[presence] source``: which of the desktop's presence sources the schedule asks."""
 
     def resolve(self, desk: str | None = None) -> DeskEntry:
         """The desk named by ``desk`` (a URL or a configured name), else the default one."""
@@ -124,8 +129,9 @@ class Config:
 
 
 _SECRET_KEYS = {"password"}
-_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt", "agent"}
+_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt", "agent", "presence"}
 _AGENT_KEYS = {"enabled", "idle_exit", "keep_open"}
+_PRESENCE_KEYS = {"source"}
 _DESK_KEYS = {"url", "sit", "stand"}
 _MQTT_KEYS = {
     "host",
@@ -221,7 +227,20 @@ class _Reader:
             self.path,
             self._mqtt(data.get("mqtt", {})),
             self._agent(data.get("agent", {})),
+            self._presence(data.get("presence", {})),
         )
+
+    def _presence(self, table: object) -> str:
+        from deskctl.presence import CHOICES
+
+        where = ("presence",)
+        if not isinstance(table, dict):
+            raise self._error(where, 'must be a table, like [presence] source = "auto"')
+        self._no_unknown(table, _PRESENCE_KEYS, where)
+        source = self._string(table, "source", where, "auto")
+        if source not in CHOICES:
+            raise self._error((*where, "source"), f"must be one of {', '.join(CHOICES)}")
+        return source
 
     def _agent(self, table: object) -> AgentConfig:
         where = ("agent",)

@@ -210,3 +210,16 @@ def test_no_bus_at_all_is_quiet(capfd: pytest.CaptureFixture[str]) -> None:
 
 def test_the_config_choices_are_the_sources() -> None:
     assert set(CHOICES) == {"auto", "none", *SOURCES}
+
+
+def test_the_config_chooses_the_source_or_none(tmp_path: Path) -> None:
+    from deskctl.config import load_config
+    from deskctl.errors import ConfigError
+
+    path = tmp_path / "config.toml"
+    assert load_config(path).presence == "auto"
+    path.write_text('[presence]\nsource = "none"\n')
+    assert load_config(path).presence == "none"
+    path.write_text('desk = "sim://a"\n[presence]\nsource = "kwin"\n')
+    with pytest.raises(ConfigError, match=r"line 3.*presence\.source.*logind"):
+        load_config(path)

@@ -44,7 +44,7 @@ class Schedule:
         """Start the schedule, or give the running one this face's person and heights
         (without ending the bout in progress)."""
         from deskctl.policy.engine import Engine
-        from deskctl.policy.runner import Runner, xprintidle_seconds
+        from deskctl.policy.runner import Runner
 
         if self._stopping is not None:
             await self._stopping
@@ -60,7 +60,7 @@ class Schedule:
                 heights=heights,
                 show=self._show,
                 stepped=self._stepped,
-                idle_seconds=xprintidle_seconds,
+                presence=self.held.agent.settings.presence,
             )
             self._task = asyncio.create_task(runner.run())
             started = asyncio.create_task(runner.started.wait())

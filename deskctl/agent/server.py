@@ -49,6 +49,8 @@ class AgentSettings:
     """Exit after this long with no client, no desk and no schedule (None: never)."""
     keep_open_s: float = 60.0
     """Keep a desk connected this long after its last client left."""
+    presence: str = "none"
+    """Where the schedules learn whether the person is there (``[presence] source``)."""
 
 
 def socket_path() -> Path:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,10 +23,12 @@ from deskctl.policy.engine import (
     Action,
     Activity,
     Arrived,
+    Away,
     DeskMoved,
     Engine,
     Event,
     Faulted,
+    Locked,
     Move,
     MoveFailed,
     Notify,
@@ -40,6 +40,8 @@ from deskctl.policy.engine import (
     Tick,
 )
 from deskctl.policy.exercises import Posture
+from deskctl.presence.pick import Presence, open_presence
+from deskctl.presence.source import Sensed, Sign
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ class Runner:
         heights: Heights,
         show: Show,
         clock: EpochClock | None = None,
-        idle_seconds: Callable[[], float | None] = lambda: None,
+        presence: str = "none",
         stepped: Callable[[State], None] = lambda _: None,
     ) -> None:
         self.desk = desk
@@ -80,7 +82,9 @@ class Runner:
         self.heights = heights
         self.show = show
         self.clock = clock or EpochClock()
-        self.idle_seconds = idle_seconds
+        self.presence_choice = presence
+        """Which presence sources to ask: ``[presence] source`` in the config."""
+        self.presence = Presence([])
         self.stepped = stepped
         """Called with the engine's state after every step (the bridge publishes it)."""
         self.state = State(posture=heights.posture_of(desk.state.height_mm))
@@ -104,6 +108,8 @@ class Runner:
         self.history.close_dangling()
         watcher = asyncio.create_task(self._watch_desk())
         try:
+            idle_after_s = self.engine.settings.natural_break_s
+            self.presence = await open_presence(self.presence_choice, self._sensed, idle_after_s)
             self._step(Tick())
             self.started.set()
             while True:
@@ -113,6 +119,7 @@ class Runner:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await self.presence.close()
             if self._mover is not None:
                 self._mover.cancel()
                 with contextlib.suppress(asyncio.CancelledError, DeskctlError):
@@ -127,10 +134,20 @@ class Runner:
             async with asyncio.timeout(timeout):
                 return await self.events.get()
         except TimeoutError:
-            idle = self.idle_seconds()
+            # A change is due or a prompt runs out: the moments the engine needs to know.
+            idle = await self.presence.idle_s()
             if idle is not None and idle <= self.engine.settings.presence_s:
                 self._step(Activity())  # the platform saw the person at the keyboard
             return Tick()
+
+    def _sensed(self, sensed: Sensed) -> None:
+        """What a presence source told as it happened, as the engine's event."""
+        if sensed.sign is Sign.LOCKED:
+            self.tell(Locked())
+        elif sensed.sign is Sign.IDLE:
+            self.tell(Away(since=self.clock.now() - sensed.idle_s))
+        else:
+            self.tell(Activity())
 
     def _step(self, event: Event) -> None:
         now = self.clock.now()
@@ -177,15 +194,3 @@ class Runner:
         elif state.fault is None and known is not None:
             self.tell(Rearmed())
         return state.fault
-
-
-def xprintidle_seconds() -> float | None:
-    """Seconds since the last keyboard or mouse input on an X11 display, if it can be known."""
-    tool = shutil.which("xprintidle")
-    if tool is None:
-        return None
-    try:
-        done = subprocess.run([tool], capture_output=True, text=True, timeout=2, check=True)
-        return int(done.stdout.strip()) / 1000
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
