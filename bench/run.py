@@ -18,6 +18,7 @@ import interface
 import linak
 import moves
 import policy
+import presence
 import serial_desks
 
 
@@ -27,6 +28,7 @@ def main() -> int:
     rows += linak.run()
     rows += serial_desks.run()
     rows += policy.run()
+    rows += presence.run()
     rows += interface.run()
     rows += agent.run()
     rows += bridge.run()
