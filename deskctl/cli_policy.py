@@ -210,12 +210,21 @@ async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, sho
 
 async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView) -> None:
     """Direct mode: the schedule runs in this process."""
+    import asyncio
+    import contextlib
+
+    from deskctl.clock import EpochClock
+    from deskctl.drivers.registry import parse_desk_url, physical_key
     from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
     from deskctl.policy.prefs import settings_for
     from deskctl.policy.runner import Runner, xprintidle_seconds
+    from deskctl.policy.tuning import Tuner, watch
 
     zone = local_timezone()
     history = _history(ctx)
+    key = physical_key(parse_desk_url(ctx.entry.url))
+    tuner = Tuner(lambda: history, key, EpochClock().now)
+    watching = asyncio.create_task(watch(desk, tuner))
     try:
         started = history.first_day(zone) or dt.date.today()
         settings = settings_for(ctx.profile(), started, timezone=zone, auto_move=ctx.args.auto)
@@ -227,6 +236,8 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
             show=show,
             stepped=show.stepped,
             idle_seconds=xprintidle_seconds,
+            tuner=tuner,
+            profile=ctx.profile_name(),
         )
         events: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
 
@@ -239,6 +250,9 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
         with StdinLines(_answers(show, answer)):
             await runner.run()
     finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
         history.close()
 
 
