@@ -81,9 +81,18 @@ async def cmd_stats(ctx: Context) -> int:
         streak = history.streak(today, zone, settings.goal_s, now)
     finally:
         history.close()
+    from deskctl import cli_suggest
+    from deskctl.units import DESK_HEIGHTS_MM
+
+    # No desk is opened for figures: suggestions are clamped to the plausible range here,
+    # to the desk's own limits by 'profile suggest'.
+    suggested = cli_suggest.found(ctx, DESK_HEIGHTS_MM)
     lines = [line for day in stats for line in render_day(day)]
     lines.append(f"streak: {streak} day{'s' if streak != 1 else ''} meeting the standing goal")
-    ctx.emit("\n".join(lines), {"days": [day_data(s) for s in stats], "streak": streak})
+    lines += cli_suggest.lines(ctx, suggested)
+    data: dict[str, Any] = {"days": [day_data(s) for s in stats], "streak": streak}
+    data["suggestions"] = [cli_suggest.to_data(n, s) for n, s in enumerate(suggested, 1)]
+    ctx.emit("\n".join(lines), data)
     return 0
 
 
@@ -163,6 +172,13 @@ async def cmd_run(ctx: Context) -> int:
             f"following the schedule at {ctx.entry.url} (sit {ctx.height(heights.sit_mm)}, "
             f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
             {"desk": ctx.entry.url, "sit_mm": heights.sit_mm, "stand_mm": heights.stand_mm},
+        )
+        from deskctl import cli_suggest
+
+        show.suggested(
+            cli_suggest.lines(
+                ctx, cli_suggest.found(ctx, (desk.limits.min_mm, desk.limits.max_mm), profile)
+            )
         )
         if isinstance(desk, RemoteDesk):
             await _follow_in_agent(ctx, desk, heights, show)
