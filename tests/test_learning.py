@@ -89,9 +89,11 @@ def test_answered_evidence_and_other_heights_say_nothing(values: list[float]) ->
 def test_the_median_is_not_pulled_by_one_odd_nudge_and_the_limit_clamps() -> None:
     made = [adjustment(1, 15), adjustment(2, 16), adjustment(3, 90), adjustment(4, 14)]
     found = suggest(made, posture="stand", current_mm=1100.0, limits=LIMITS)
-    assert found is not None and found.suggested_mm == 1115.5
+    assert found is not None
+    assert found.suggested_mm == 1115.5
     near_top = suggest(made, posture="stand", current_mm=1100.0, limits=(620.0, 1108.0))
-    assert near_top is not None and near_top.suggested_mm == 1108.0
+    assert near_top is not None
+    assert near_top.suggested_mm == 1108.0
 
 
 # -- recording, on a desk on virtual time -----------------------------------------------------
@@ -237,7 +239,8 @@ def test_profile_suggest_lists_applies_and_never_repeats(agent: bool) -> None:
     )
     assert "stand at 111.5 cm" in ok("stats")
     wrong = deskctl("profile", "suggest", "--apply", "2", agent=agent)
-    assert wrong.returncode == 2 and wrong.stderr.startswith("deskctl: no suggestion 2")
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("deskctl: no suggestion 2")
     applied = ok("profile", "suggest", "--apply", "1", agent=agent)
     assert "stand = 111.5 cm (was 110.0 cm)" in applied
     shown = json.loads(ok("--json", "profile", "show", "ana"))
@@ -278,4 +281,5 @@ def test_simulate_shows_the_first_suggestion() -> None:
     out = ok("simulate", "--days", "30", "--start", "2026-11-23", "--nudge", "stand=+15mm")
     assert "first suggestion, Mon 23 Nov" in out
     bad = deskctl("simulate", "--nudge", "lean=5mm")
-    assert bad.returncode == 2 and bad.stderr.startswith("deskctl: --nudge 'lean=5mm'")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("deskctl: --nudge 'lean=5mm'")
