@@ -8,12 +8,15 @@ person's height as a followed move, any other as a rest that may fine-tune the l
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from deskctl.errors import DeskctlError
 from deskctl.purpose import Purpose, moving_for
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from deskctl.context import Context
@@ -46,5 +49,7 @@ async def noticed(ctx: Context, desk: Desk, purpose: Purpose | None = None) -> A
                 tuner.rested(rest.height_mm)
         finally:
             history.close()
-    except DeskctlError as error:  # the move itself went well
-        ctx.warn([f"the move went unrecorded: {error}"])
+    except DeskctlError as error:
+        # The move itself went well; a history that cannot be written says so where it
+        # counts (stats, run), and a full disk in the command's own error.
+        log.info("the move went unrecorded: %s", error)

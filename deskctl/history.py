@@ -117,12 +117,12 @@ class History:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
             self._db.executescript(SCHEMA)
-            self._migrate()
             if path != ":memory:":
                 # Damaged pages surface here, once, rather than in the middle of a figure.
                 (verdict,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
                 if verdict != "ok":
                     raise sqlite3.DatabaseError("database disk image is malformed")
+            self._migrate()  # only once the file is known sound: a damaged one stays as it is
         except sqlite3.Error as error:
             raise self._failure(error, "open") from None
         except OSError as error:
