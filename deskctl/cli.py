@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from deskctl.desk import Desk
     from deskctl.model import DeskInfo, DeskState, Limits
+    from deskctl.purpose import Purpose
 
 EXIT_CODES = """\
 exit codes:
@@ -86,10 +87,15 @@ def quick(ctx: Context) -> int | None:
     return 0
 
 
-async def _move(ctx: Context, target: float | Callable[[Desk], float]) -> int:
+async def _move(
+    ctx: Context, target: float | Callable[[Desk], float], purpose: Purpose | None = None
+) -> int:
+    from deskctl.cli_tuning import noticed
+
     async with ctx.desk() as desk:
         height = target(desk) if callable(target) else target
-        return await _drive(ctx, desk, height, lambda: desk.move_to(height))
+        async with noticed(ctx, desk, purpose):
+            return await _drive(ctx, desk, height, lambda: desk.move_to(height))
 
 
 async def _drive(
@@ -128,9 +134,13 @@ async def cmd_move(ctx: Context) -> int:
 
 async def _posture(ctx: Context, posture: str) -> int:
     """To the sitting or standing height of the active profile, else of the config."""
+    from deskctl.cli_tuning import noticed
+    from deskctl.purpose import Purpose
+
     profile = ctx.profile()
     if profile is None:
-        return await _move(ctx, ctx.entry.sit_mm if posture == "sit" else ctx.entry.stand_mm)
+        height = ctx.entry.sit_mm if posture == "sit" else ctx.entry.stand_mm
+        return await _move(ctx, height, Purpose(posture, posture, height, None))
     from deskctl.profiles.recommend import heights_for
 
     async with ctx.desk() as desk:
@@ -138,10 +148,11 @@ async def _posture(ctx: Context, posture: str) -> int:
         ctx.warn(heights.notes)
         height = heights.sit_mm if posture == "sit" else heights.stand_mm
         slot = profile.presets.sit if posture == "sit" else profile.presets.stand
-        if slot is not None and slot <= desk.capabilities.memory_presets:
-            # The desk's own preset: its soft start and stop, and the handset agrees.
-            return await _drive(ctx, desk, height, lambda: desk.recall_preset(slot))
-        return await _drive(ctx, desk, height, lambda: desk.move_to(height))
+        async with noticed(ctx, desk, Purpose(posture, posture, height, profile.name)):
+            if slot is not None and slot <= desk.capabilities.memory_presets:
+                # The desk's own preset: its soft start and stop, and the handset agrees.
+                return await _drive(ctx, desk, height, lambda: desk.recall_preset(slot))
+            return await _drive(ctx, desk, height, lambda: desk.move_to(height))
 
 
 async def cmd_sit(ctx: Context) -> int:
@@ -153,17 +164,19 @@ async def cmd_stand(ctx: Context) -> int:
 
 
 async def _nudge(ctx: Context, sign: int) -> int:
+    from deskctl.cli_tuning import noticed
     from deskctl.model import Direction
 
     if ctx.args.hold is not None:
         seconds = ctx.args.hold
         async with ctx.desk() as desk:
-            async with desk.hold(Direction.UP if sign > 0 else Direction.DOWN):
-                await desk.clock.sleep(seconds)
-            with desk.subscribe() as states:
-                state = desk.state
-                while state.moving:
-                    state = await anext(states)
+            async with noticed(ctx, desk):
+                async with desk.hold(Direction.UP if sign > 0 else Direction.DOWN):
+                    await desk.clock.sleep(seconds)
+                with desk.subscribe() as states:
+                    state = desk.state
+                    while state.moving:
+                        state = await anext(states)
             ctx.emit(f"at {ctx.height(state.height_mm)}", _desk_data(ctx, desk, state))
         return 0
     distance = parse_user_height(ctx.args.distance, ctx.unit, plausible_mm=None)
@@ -237,9 +250,27 @@ async def cmd_preset(ctx: Context) -> int:
                 {"slot": slot, "height_mm": desk.state.height_mm},
             )
         else:
-            state = await desk.recall_preset(slot)
+            from deskctl.cli_tuning import noticed
+
+            async with noticed(ctx, desk, _preset_purpose(ctx, desk, slot)):
+                state = await desk.recall_preset(slot)
             ctx.emit(f"at {ctx.height(state.height_mm)}", ctx.state_data(state))
     return 0
+
+
+def _preset_purpose(ctx: Context, desk: Desk, slot: int) -> Purpose | None:
+    """A preset that holds the person's sitting or standing height (the profile's
+    ``[presets]``) goes to that height; any other is just a move."""
+    profile = ctx.profile()
+    if profile is None or slot not in (profile.presets.sit, profile.presets.stand):
+        return None
+    from deskctl.profiles.recommend import heights_for
+    from deskctl.purpose import Purpose
+
+    posture = "sit" if slot == profile.presets.sit else "stand"
+    heights = heights_for(profile, desk.limits, ctx.unit)
+    height = heights.sit_mm if posture == "sit" else heights.stand_mm
+    return Purpose("preset", posture, height, profile.name)
 
 
 async def cmd_tui(ctx: Context) -> int:

@@ -81,9 +81,18 @@ async def cmd_stats(ctx: Context) -> int:
         streak = history.streak(today, zone, settings.goal_s, now)
     finally:
         history.close()
+    from deskctl import cli_suggest
+    from deskctl.units import DESK_HEIGHTS_MM
+
+    # No desk is opened for figures: suggestions are clamped to the plausible range here,
+    # to the desk's own limits by 'profile suggest'.
+    suggested = cli_suggest.found(ctx, DESK_HEIGHTS_MM)
     lines = [line for day in stats for line in render_day(day)]
     lines.append(f"streak: {streak} day{'s' if streak != 1 else ''} meeting the standing goal")
-    ctx.emit("\n".join(lines), {"days": [day_data(s) for s in stats], "streak": streak})
+    lines += cli_suggest.lines(ctx, suggested)
+    data: dict[str, Any] = {"days": [day_data(s) for s in stats], "streak": streak}
+    data["suggestions"] = [cli_suggest.to_data(n, s) for n, s in enumerate(suggested, 1)]
+    ctx.emit("\n".join(lines), data)
     return 0
 
 
@@ -98,8 +107,11 @@ async def cmd_simulate(ctx: Context) -> int:
     if not 1 <= days <= 366:
         raise BadInput(f"simulate 1 to 366 days, not {days}")
     start = dt.datetime.combine(_first_day(ctx.args.start), dt.time(), dt.UTC)
-    engine = Engine(settings_for(ctx.profile(), start.date()))
-    simulation = Simulation(engine, start.timestamp(), days, Person(seed=ctx.args.seed))
+    profile = ctx.profile()
+    engine = Engine(settings_for(profile, start.date()))
+    heights = _simulated_heights(ctx, profile)
+    person = Person(seed=ctx.args.seed, nudges_mm=_nudges(ctx, ctx.args.nudge or []))
+    simulation = Simulation(engine, start.timestamp(), days, person, heights=heights)
     began = time.perf_counter()
     simulation.run()
     took = time.perf_counter() - began
@@ -116,6 +128,8 @@ async def cmd_simulate(ctx: Context) -> int:
         lines += render_day(day)
         if ctx.args.changes:
             lines += [f"    {change_line(change, library, zone)}" for change in changes[day.day]]
+    if person.nudges_mm:
+        lines.append(_first_suggestion_line(ctx, simulation, zone))
     speed = days * 86400 / took if took else float("inf")
     lines.append(
         f"{simulation.moves} moves; simulated {days} days in {took * 1000:.0f} ms "
@@ -127,8 +141,47 @@ async def cmd_simulate(ctx: Context) -> int:
     days_data = [
         day_data(s) | {"changes_made": [change_data(c) for c in changes[s.day]]} for s in stats
     ]
-    ctx.emit("\n".join(lines), {"days": days_data, "moves": simulation.moves, "speed": speed})
+    data: dict[str, Any] = {"days": days_data, "moves": simulation.moves, "speed": speed}
+    if simulation.first_suggestion is not None:
+        from deskctl.cli_suggest import to_data
+
+        when, suggestion = simulation.first_suggestion
+        data["first_suggestion"] = to_data(1, suggestion) | {"t": when}
+    ctx.emit("\n".join(lines), data)
     return 0
+
+
+def _simulated_heights(ctx: Context, profile: Any) -> tuple[float, float]:
+    if profile is None:
+        return ctx.entry.sit_mm, ctx.entry.stand_mm
+    from deskctl.profiles.recommend import preferred
+
+    return preferred(profile)
+
+
+def _nudges(ctx: Context, given: list[str]) -> dict[str, float]:
+    """``stand=+15mm``: after each scheduled stand the person moves the desk 15 mm up."""
+    from deskctl.units import parse_user_height
+
+    nudges: dict[str, float] = {}
+    for text in given:
+        posture, _, amount = text.partition("=")
+        sign = -1.0 if amount.strip().startswith("-") else 1.0
+        if posture not in ("sit", "stand") or not amount.strip():
+            raise BadInput(f"--nudge {text!r}: write it like stand=+15mm or sit=-1cm")
+        mm = parse_user_height(amount.strip().lstrip("+-"), ctx.unit, plausible_mm=(0, 100))
+        nudges[posture] = sign * mm
+    return nudges
+
+
+def _first_suggestion_line(ctx: Context, simulation: Any, zone: dt.tzinfo) -> str:
+    from deskctl.policy.suggestions import describe
+
+    if simulation.first_suggestion is None:
+        return "the fine-tunes made no suggestion"
+    when, suggestion = simulation.first_suggestion
+    moment = dt.datetime.fromtimestamp(when, zone).strftime("%a %d %b %H:%M")
+    return f"first suggestion, {moment}: {describe(suggestion, ctx.height, zone)}"
 
 
 def _first_day(text: str | None) -> dt.date:
@@ -163,6 +216,13 @@ async def cmd_run(ctx: Context) -> int:
             f"following the schedule at {ctx.entry.url} (sit {ctx.height(heights.sit_mm)}, "
             f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
             {"desk": ctx.entry.url, "sit_mm": heights.sit_mm, "stand_mm": heights.stand_mm},
+        )
+        from deskctl import cli_suggest
+
+        show.suggested(
+            cli_suggest.lines(
+                ctx, cli_suggest.found(ctx, (desk.limits.min_mm, desk.limits.max_mm), profile)
+            )
         )
         if isinstance(desk, RemoteDesk):
             await _follow_in_agent(ctx, desk, heights, show)
@@ -210,12 +270,21 @@ async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, sho
 
 async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView) -> None:
     """Direct mode: the schedule runs in this process."""
+    import asyncio
+    import contextlib
+
+    from deskctl.clock import EpochClock
+    from deskctl.drivers.registry import parse_desk_url, physical_key
     from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
     from deskctl.policy.prefs import settings_for
     from deskctl.policy.runner import Runner
+    from deskctl.policy.tuning import Tuner, watch
 
     zone = local_timezone()
     history = _history(ctx)
+    key = physical_key(parse_desk_url(ctx.entry.url))
+    tuner = Tuner(lambda: history, key, EpochClock().now)
+    watching = asyncio.create_task(watch(desk, tuner))
     try:
         started = history.first_day(zone) or dt.date.today()
         settings = settings_for(ctx.profile(), started, timezone=zone, auto_move=ctx.args.auto)
@@ -227,6 +296,8 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
             show=show,
             stepped=show.stepped,
             presence=ctx.config.presence,
+            tuner=tuner,
+            profile=ctx.profile_name(),
         )
         events: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
 
@@ -239,6 +310,9 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
         with StdinLines(_answers(show, answer)):
             await runner.run()
     finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
         history.close()
 
 
@@ -342,6 +416,13 @@ POLICY_COMMANDS = (
         arg("--days", type=int, default=5, help="how many days (default 5)"),
         arg("--start", help="first day, YYYY-MM-DD (default: next Monday)"),
         arg("--seed", type=int, default=0, help="the simulated person's luck"),
+        arg(
+            "--nudge",
+            action="append",
+            metavar="POSTURE=DISTANCE",
+            help="after each scheduled stand (or sit) the person fine-tunes the height by "
+            "hand: stand=+15mm",
+        ),
         arg(
             "--changes",
             action="store_true",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskctl.cli_spec import arg, command
+from deskctl.cli_suggest import profile_suggest
 from deskctl.errors import BadInput, ConfigError, InvalidHeight, Unsupported
 from deskctl.units import BODY_HEIGHTS_MM, DESK_HEIGHTS_MM, Unit, parse_user_height
 
@@ -457,6 +458,14 @@ PROFILE_COMMAND = command(
             "store the desk's height as sit or stand",
             arg("posture", choices=["sit", "stand"]),
             arg("name", nargs="?"),
+        ),
+        command(
+            "suggest",
+            profile_suggest,
+            "heights learned from your fine-tunes, with the evidence; --apply N takes one",
+            arg("name", nargs="?"),
+            arg("--apply", type=int, metavar="N", help="write suggestion N into the profile"),
+            arg("--dismiss", type=int, metavar="N", help="set suggestion N aside"),
         ),
         command(
             "presets",

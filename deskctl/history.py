@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deskctl.errors import StorageError
+from deskctl.policy.learning import Adjustment
+from deskctl.policy.tuning import FollowedMove
+from deskctl.purpose import Purpose
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -28,6 +31,36 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_time ON events (t);
 CREATE TABLE IF NOT EXISTS writer (pid INTEGER NOT NULL);
 """
+MIGRATIONS = (
+    # 1: fine-tunes after moves to the person's heights (heights that learn from the hands)
+    """
+    CREATE TABLE IF NOT EXISTS followed_moves (
+        id INTEGER PRIMARY KEY,
+        t REAL NOT NULL,
+        desk TEXT NOT NULL,
+        profile TEXT,
+        posture TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target_mm REAL NOT NULL,
+        landed_mm REAL NOT NULL,
+        ended INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS followed_moves_by_desk ON followed_moves (desk, t);
+    CREATE TABLE IF NOT EXISTS adjustments (
+        id INTEGER PRIMARY KEY,
+        move INTEGER NOT NULL UNIQUE REFERENCES followed_moves (id),
+        t REAL NOT NULL,
+        desk TEXT NOT NULL,
+        profile TEXT,
+        posture TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target_mm REAL NOT NULL,
+        settled_mm REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS adjustments_by_desk ON adjustments (desk, t);
+    """,
+)
+"""Each step brings a history of ``user_version`` n to n + 1."""
 AT_DESK = ("sit", "stand")
 CHANGE_CAUSES = ("prompt", "automatic", "manual")
 
@@ -89,10 +122,26 @@ class History:
                 (verdict,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
                 if verdict != "ok":
                     raise sqlite3.DatabaseError("database disk image is malformed")
+            self._migrate()  # only once the file is known sound: a damaged one stays as it is
         except sqlite3.Error as error:
             raise self._failure(error, "open") from None
         except OSError as error:
             raise StorageError(f"cannot open the history at {path}: {error}") from None
+
+    def _migrate(self) -> None:
+        """Bring an older history up to this version's tables, keeping all it holds."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in step.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _failure(self, error: sqlite3.Error, doing: str) -> StorageError:
         """One line that names the file and says what to do."""
@@ -131,6 +180,60 @@ class History:
             query += " AND kind = ?"
             args += (kind,)
         return list(self._run(query + " ORDER BY t, rowid", args))
+
+    # -- fine-tunes ---------------------------------------------------------------------------
+
+    def _write(self, query: str, args: tuple[object, ...]) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(query, args)
+        except sqlite3.Error as error:
+            raise self._failure(error, "write") from None
+
+    def note_followed(self, t: float, desk: str, purpose: Purpose, landed_mm: float) -> int:
+        """A move to one of the person's heights; the desk's earlier ones are over."""
+        profile, posture, kind = purpose.profile, purpose.posture, purpose.kind
+        target_mm = purpose.target_mm
+        self._write("UPDATE followed_moves SET ended = 1 WHERE desk = ? AND ended = 0", (desk,))
+        cursor = self._write(
+            "INSERT INTO followed_moves (t, desk, profile, posture, kind, target_mm, landed_mm) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (t, desk, profile, posture, kind, target_mm, landed_mm),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def last_followed(self, desk: str) -> FollowedMove | None:
+        row = self._run(
+            "SELECT id, t, desk, profile, posture, kind, target_mm, landed_mm FROM followed_moves "
+            "WHERE desk = ? AND ended = 0 ORDER BY t DESC, id DESC LIMIT 1",
+            (desk,),
+        ).fetchone()
+        return None if row is None else FollowedMove(*row)
+
+    def end_followed(self, ident: int) -> None:
+        self._write("UPDATE followed_moves SET ended = 1 WHERE id = ?", (ident,))
+
+    def note_adjustment(self, move: FollowedMove, t: float, settled_mm: float) -> Adjustment:
+        """Where the person settled the desk after ``move``; a later nudge replaces it."""
+        self._write(
+            "INSERT INTO adjustments (move, t, desk, profile, posture, kind, target_mm, "
+            "settled_mm) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (move) DO UPDATE SET t = excluded.t, settled_mm = excluded.settled_mm",
+            (move.id, t, move.desk, move.profile, move.posture, move.kind, move.target_mm,
+             settled_mm),
+        )  # fmt: skip
+        (ident,) = self._run("SELECT id FROM adjustments WHERE move = ?", (move.id,)).fetchone()
+        return Adjustment(
+            ident, t, move.desk, move.profile, move.posture, move.kind, move.target_mm, settled_mm
+        )
+
+    def adjustments(self, desk: str | None = None) -> list[Adjustment]:
+        """The recorded adjustments, oldest first: at one desk (None: every desk)."""
+        query = (
+            "SELECT id, t, desk, profile, posture, kind, target_mm, settled_mm FROM adjustments "
+            "WHERE ? IS NULL OR desk = ? ORDER BY t, id"
+        )
+        rows = self._run(query, (desk, desk))
+        return [Adjustment(*row) for row in rows]
 
     def close_dangling(self) -> None:
         """Become the history's writer.  A process that was killed left its last posture

@@ -60,6 +60,11 @@ class RunView:
         elif isinstance(action, Notify):
             self.say(f"{stamp} {action.text}", True)
 
+    def suggested(self, lines: list[str]) -> None:
+        """Heights learned from the person's fine-tunes (``deskctl profile suggest``)."""
+        for line in lines:
+            self.say(line, False)
+
     # -- the engine's state -------------------------------------------------------------------
 
     def stepped(self, state: State) -> None:

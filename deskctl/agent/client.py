@@ -18,6 +18,7 @@ from deskctl.desk import SETTLE_S, Desk
 from deskctl.errors import DeskctlError, DeskUnavailable, Unsupported
 from deskctl.model import Capabilities, DeskInfo, DeskState, Direction, Limits, Link
 from deskctl.motion import CoastModel
+from deskctl.purpose import MOVING_FOR
 from deskctl.units import Unit
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,12 @@ Listener = Callable[[dict[str, Any]], None]
 
 # A hold is a lease the client renews: a client that hangs lets go of the desk.
 HOLD_LEASE_S = 1.0
+
+
+def _purpose() -> dict[str, Any]:
+    """The purpose of the move being asked for, when it goes to the person's height."""
+    purpose = MOVING_FOR.get()
+    return {} if purpose is None else {"purpose": purpose.to_wire()}
 
 
 class AgentGone(DeskUnavailable):
@@ -198,7 +205,7 @@ class RemoteDesk(Desk):
 
     async def move_to(self, height_mm: float) -> DeskState:
         self.limits.check(height_mm, self.unit)  # at once, with nothing sent
-        return await self._state_of("move", height_mm=height_mm)
+        return await self._state_of("move", height_mm=height_mm, **_purpose())
 
     async def move_to_roughly(self, height_mm: float) -> DeskState:
         self.limits.check(height_mm, self.unit)
@@ -238,7 +245,7 @@ class RemoteDesk(Desk):
         return {int(slot): mm for slot, mm in result["presets_mm"].items()}
 
     async def recall_preset(self, slot: int) -> DeskState:
-        return await self._state_of("recall", slot=slot)
+        return await self._state_of("recall", slot=slot, **_purpose())
 
     async def save_preset(self, slot: int) -> None:
         await self.connection.request("save_preset", desk=self.key, slot=slot)

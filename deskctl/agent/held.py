@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,10 @@ from deskctl.errors import DeskctlError
 from deskctl.model import Direction
 
 if TYPE_CHECKING:
+    from deskctl.agent import messages as m
     from deskctl.agent.server import Agent, Session
     from deskctl.drivers.registry import DeskURL
+    from deskctl.model import DeskState
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +76,31 @@ class HeldDesk:
         return desk
 
     async def _forward(self, desk: Desk) -> None:
-        """Every state of the desk, to every client that has it open."""
+        """Every state of the desk, to every client that has it open; and every rest to
+        the watch for fine-tunes."""
+        tuner = self.agent.tuner(self.key)
         with desk.subscribe() as states:
+            if not desk.state.moving:
+                tuner.saw(desk.state.height_mm)
             async for state in states:
                 self.broadcast({"event": "state", "state": protocol.state_to_wire(state)})
+                if not state.moving and state.fault is None:
+                    try:
+                        tuner.rested(state.height_mm)
+                    except DeskctlError as error:  # the history: the desk goes on regardless
+                        log.warning("a fine-tune went unrecorded: %s", error)
+
+    async def followed(
+        self, purpose: m.Purpose | None, move: Callable[[], Awaitable[DeskState]]
+    ) -> DeskState:
+        """Make ``move``; one to the person's height (``purpose``) is watched for
+        fine-tunes after it."""
+        if purpose is None:
+            return await move()
+        from deskctl.purpose import Purpose
+
+        told = Purpose(purpose.kind, purpose.posture, purpose.target_mm, purpose.profile)
+        return await self.agent.tuner(self.key).follow(told, move)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         message = {**message, "desk": self.key}

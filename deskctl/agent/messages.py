@@ -29,6 +29,17 @@ class Open(_Request):
     url: Annotated[str, Field(min_length=1, max_length=500)]
 
 
+class Purpose(BaseModel):
+    """What a move is for, when it goes to one of the person's heights: the agent then
+    watches for fine-tunes after it (heights that learn from the hands)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["sit", "stand", "preset"]
+    posture: Literal["sit", "stand"]
+    target_mm: Finite
+    profile: Annotated[str | None, Field(max_length=100)] = None
+
+
 class Close(_Request):
     op: Literal["close"]
     desk: Key
@@ -40,6 +51,7 @@ class Move(_Request):
     height_mm: Finite
     roughly: bool = False
     """Ending short of the target is no error (calibration)."""
+    purpose: Purpose | None = None
 
 
 class Stop(_Request):
@@ -75,6 +87,7 @@ class Recall(_Request):
     op: Literal["recall"]
     desk: Key
     slot: Annotated[int, Field(ge=1, le=16)]
+    purpose: Purpose | None = None
 
 
 class SavePreset(_Request):

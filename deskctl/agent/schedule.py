@@ -51,6 +51,7 @@ class Schedule:
         engine = Engine(self._settings(profile, auto, schedule))
         self.followers.add(session)
         if self.runner is not None and self.running:
+            self.runner.profile = profile
             self.runner.reconfigure(engine, heights)
         else:
             runner = self.runner = Runner(
@@ -61,6 +62,8 @@ class Schedule:
                 show=self._show,
                 stepped=self._stepped,
                 presence=self.held.agent.settings.presence,
+                tuner=self.held.agent.tuner(self.held.key),
+                profile=profile,
             )
             self._task = asyncio.create_task(runner.run())
             started = asyncio.create_task(runner.started.wait())

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from deskctl.desk import Desk
     from deskctl.history import History
     from deskctl.paths import Paths
+    from deskctl.policy.tuning import Tuner
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Agent:
         self.sessions: set[Session] = set()
         self.done = asyncio.Event()
         self._history: History | None = None
+        self._tuners: dict[str, Tuner] = {}
         self._idle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -118,6 +120,17 @@ class Agent:
             self._history = History(self.paths.data_dir / "history.sqlite3")
             self._history.close_dangling()
         return self._history
+
+    def tuner(self, key: str) -> Tuner:
+        """The desk's watch for fine-tunes; it outlives the desk's connection, so that a
+        nudge after the desk was let go and taken again is still seen."""
+        tuner = self._tuners.get(key)
+        if tuner is None:
+            from deskctl.clock import EpochClock
+            from deskctl.policy.tuning import Tuner
+
+            tuner = self._tuners[key] = Tuner(self.history, key, EpochClock().now)
+        return tuner
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
@@ -327,9 +340,10 @@ class Session:
         return {}
 
     async def _op_move(self, request: m.Move) -> dict[str, Any]:
-        _, desk = self._desk(request.desk)
+        held, desk = self._desk(request.desk)
         move = desk.move_to_roughly if request.roughly else desk.move_to
-        return {"state": protocol.state_to_wire(await move(request.height_mm))}
+        state = await held.followed(request.purpose, lambda: move(request.height_mm))
+        return {"state": protocol.state_to_wire(state)}
 
     async def _op_stop(self, request: m.Stop) -> dict[str, Any]:
         _, desk = self._desk(request.desk)
@@ -358,8 +372,9 @@ class Session:
         return {"presets_mm": {str(slot): mm for slot, mm in presets.items()}}
 
     async def _op_recall(self, request: m.Recall) -> dict[str, Any]:
-        _, desk = self._desk(request.desk)
-        return {"state": protocol.state_to_wire(await desk.recall_preset(request.slot))}
+        held, desk = self._desk(request.desk)
+        state = await held.followed(request.purpose, lambda: desk.recall_preset(request.slot))
+        return {"state": protocol.state_to_wire(state)}
 
     async def _op_save_preset(self, request: m.SavePreset) -> dict[str, Any]:
         _, desk = self._desk(request.desk)

@@ -40,8 +40,10 @@ from deskctl.policy.engine import (
     Tick,
 )
 from deskctl.policy.exercises import Posture
+from deskctl.policy.tuning import Tuner
 from deskctl.presence.pick import Presence, open_presence
 from deskctl.presence.source import Sensed, Sign
+from deskctl.purpose import Purpose
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ class Runner:
         clock: EpochClock | None = None,
         presence: str = "none",
         stepped: Callable[[State], None] = lambda _: None,
+        tuner: Tuner | None = None,
+        profile: str | None = None,
     ) -> None:
         self.desk = desk
         self.engine = engine
@@ -87,6 +91,10 @@ class Runner:
         self.presence = Presence([])
         self.stepped = stepped
         """Called with the engine's state after every step (the bridge publishes it)."""
+        self.tuner = tuner
+        """Told of the schedule's moves, so that fine-tunes after them are noticed."""
+        self.profile = profile
+        """Whose heights these are (for the fine-tunes)."""
         self.state = State(posture=heights.posture_of(desk.state.height_mm))
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.started = asyncio.Event()
@@ -166,8 +174,13 @@ class Runner:
             self.show(action)
 
     async def _move(self, target: Posture) -> None:
+        height = self.heights.of(target)
         try:
-            await self.desk.move_to(self.heights.of(target))
+            if self.tuner is None:
+                await self.desk.move_to(height)
+            else:
+                purpose = Purpose("schedule", target.value, height, self.profile)
+                await self.tuner.follow(purpose, lambda: self.desk.move_to(height))
         except DeskctlError as error:
             self.tell(MoveFailed(str(error)))
         else:

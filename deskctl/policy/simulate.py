@@ -33,6 +33,9 @@ from deskctl.policy.engine import (
     Tick,
 )
 from deskctl.policy.exercises import Posture
+from deskctl.policy.learning import Suggestion, suggest_each
+from deskctl.policy.tuning import Tuner
+from deskctl.purpose import Purpose
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Person:
     exercise_done: float = 0.8
     hand_moves_per_day: float = 1.0
     breaks_per_day: float = 2.0
+    nudges_mm: dict[str, float] = field(default_factory=dict)
+    """Posture -> how far the person moves the desk by hand soon after each scheduled move
+    to that posture (their height is a little off), give or take a couple of mm."""
     seed: int = 0
     random: random.Random = field(init=False)
 
@@ -63,6 +69,15 @@ class Simulation:
     now: float = 0.0
     moves: int = 0
     away: bool = False
+    heights: tuple[float, float] = (720.0, 1100.0)
+    """The person's sitting and standing heights."""
+    limits: tuple[float, float] = (620.0, 1270.0)
+    first_suggestion: tuple[float, Suggestion] | None = None
+    """When the fine-tunes first made a suggestion, and which."""
+    tuner: Tuner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tuner = Tuner(lambda: self.history, "sim://simulated", lambda: self.now)
 
     def run(self) -> None:
         self.now = self.start
@@ -123,8 +138,25 @@ class Simulation:
             self.moves += 1
             self.now += 15.0  # a typical move
             self._step(Arrived(action.target))
+            self._fine_tune(action.target)
         elif isinstance(action, ShowExercise):
             self._step(ExerciseDone(action.exercise_id, chance() < self.person.exercise_done))
+
+    def _fine_tune(self, posture: Posture) -> None:
+        """The desk reached the person's height; a person whose height is off nudges it."""
+        height = self.heights[posture is Posture.STAND]
+        self.tuner.followed(Purpose("schedule", posture.value, height, None), height)
+        nudge = self.person.nudges_mm.get(posture.value)
+        if nudge is None:
+            return
+        chance = self.person.random
+        self.now += chance.uniform(20, 120)  # settles in, then reaches for the handset
+        self.tuner.rested(height + nudge + chance.gauss(0, 1.5))
+        if self.first_suggestion is None:
+            current = {"sit": self.heights[0], "stand": self.heights[1]}
+            found = suggest_each(self.history.adjustments(), current, self.limits)
+            if found:
+                self.first_suggestion = (self.now, found[0])
 
     def stats(self) -> list[DayStats]:
         timezone = self.engine.settings.timezone
