@@ -139,10 +139,10 @@ class DayChart(Chart):
     def _strip(self, strip: DayStrip, width: int) -> Text:
         line = Text(no_wrap=True)
         for posture in strip.cells(width):
-            if posture is None:
-                line.append(" ")
+            if posture in NAMES:
+                line.append(GLYPHS[posture], self.style(posture))
             else:
-                line.append(GLYPHS.get(posture, " "), self.style(posture))
+                line.append(" ")  # off, or still to come
         return line
 
     def _now(self, strip: DayStrip, width: int) -> Text:
