@@ -51,6 +51,7 @@ def seeded(days: dict[int, str], last: float) -> History:
             clock, what = mark.split()
             detail = "prompt" if what in ("sit", "stand") else ""
             history.record(at(day, clock), "posture", what, detail)
+    history.record(last, "exercise", "shown", "calf-raises")
     history.record(last, "exercise", "done", "calf-raises")
     return history
 
@@ -119,7 +120,8 @@ async def test_the_charts_show_a_ten_minute_sit_and_a_confirmed_change_and_no_fu
         today = await until_shown(pilot, app, "today", "now 09:25")
         title, hours, strip, mark, legend, figures = today
         assert "09:00-18:00" in title
-        assert hours.startswith("09") and hours.rstrip().endswith("18")
+        assert hours.startswith("09")
+        assert hours.rstrip().endswith("18")
         # 120 cells over 9 hours: 4.5 minutes a cell; the sit fills two, the stand the rest
         # up to now, and nothing is drawn after now's cell, which the mark points at.
         assert strip.startswith("▄▄████")

@@ -44,8 +44,9 @@ class Chart(Widget):
     Chart { height: auto; }
     Chart > .chart--stand { color: $success; }
     Chart > .chart--sit { color: $primary; }
-    Chart > .chart--away { color: $warning 70%; }
-    Chart > .chart--now { color: $accent; text-style: bold; }
+    Chart > .chart--away { color: $warning; }
+    Chart > .chart--now { color: $text-accent; text-style: bold; }
+    Chart > .chart--met { color: $text-success; text-style: bold; }
     Chart > .chart--goal { color: $error; text-style: bold; }
     Chart > .chart--axis { color: $text-muted; }
     Chart > .chart--title { text-style: bold; }
@@ -55,6 +56,7 @@ class Chart(Widget):
         "chart--sit",
         "chart--away",
         "chart--now",
+        "chart--met",
         "chart--goal",
         "chart--axis",
         "chart--title",
@@ -227,7 +229,7 @@ class WeekChart(Chart):
             goal = f"of {minutes(day.goal_s)}"
             verdict = "met" if day.goal_met else "not yet" if today else "not met"
         text = Text(f" {minutes(day.standing_s):>6} {goal:<10}")
-        text.append(f"{verdict:<8}", self.style("stand") if day.goal_met else Style())
+        text.append(f"{verdict:<8}", self.style("met") if day.goal_met else Style())
         text.append(f"{day.changes:>2} change{'' if day.changes == 1 else 's'}")
         return text
 
