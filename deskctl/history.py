@@ -307,6 +307,12 @@ class History:
         if end > since:
             yield current, since, end
 
+    def postures(self, start: float, end: float, now: float) -> list[tuple[str, float, float]]:
+        """(posture, from, to) covering [start, end) up to ``now`` at most: the time the
+        day's figures count, for drawing where it lies."""
+        until = min(end, self._counted_until(now))
+        return list(self._intervals(start, until)) if until > start else []
+
     def day(self, day: dt.date, timezone: dt.tzinfo, goal_s: float, now: float) -> DayStats:
         start = dt.datetime.combine(day, dt.time(), timezone).timestamp()
         end = min(self._counted_until(now), start + 86400)

@@ -416,9 +416,9 @@ async def test_stats_and_settings() -> None:
         await until(desk, at_rest_near(1100.0))
         app.action_section("stats")
         await pilot.pause()
-        today = str(app.query_one("#today", Static).render())
+        today = str(app.query_one("#today").render())
         assert "standing" in today
-        assert "this week" in str(app.query_one("#week", Static).render())
+        assert "this week" in str(app.query_one("#week").render())
         app.action_section("settings")
         app.query_one("#unit", Select).value = "in"
         await pilot.pause()
@@ -433,7 +433,7 @@ async def test_sections_switch_by_number_by_click_and_by_arrows() -> None:
         assert switcher.current == "desk-section"
         await pilot.press("4")
         assert switcher.current == "stats-section"
-        assert "this week" in str(app.query_one("#week", Static).render())
+        assert "this week" in str(app.query_one("#week").render())
         # " 1 Desk  2 Schedule  3 People  4 Stats  5 Settings ": column 45 is Settings.
         assert await pilot.click("#sections", offset=(45, 0))
         assert switcher.current == "settings-section"

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from textual.widgets import Input, Select, Switch
 
     from deskctl.agent.followed import FollowedSchedule
+    from deskctl.chart_data import StatsView
     from deskctl.desk import Desk
     from deskctl.history import History
     from deskctl.policy.engine import Action, Event, Settings, State
@@ -253,7 +254,9 @@ class DeskApp(App[None]):
                 classes="row",
             ),
         )
-        stats = Vertical(Static("", id="today"), Static("", id="week"))
+        from deskctl.tui.charts import StatsCharts
+
+        stats = StatsCharts(self._stats_view)
         panes = {
             "schedule": schedule,
             "people": self._people_pane(),
@@ -359,8 +362,6 @@ class DeskApp(App[None]):
         if section == "schedule":
             self._countdown = self.set_interval(COUNTDOWN_TICK_S, self._show_schedule)
             self._show_schedule()
-        elif section == "stats":
-            self._show_stats()
         elif section == "people":
             self._refresh_people()
 
@@ -1022,26 +1023,17 @@ class DeskApp(App[None]):
     # -- stats and settings -------------------------------------------------------------------
 
     def _show_stats(self) -> None:
-        from deskctl.policy.engine import Settings
-        from deskctl.report import bar, minutes, render_day
+        from deskctl.tui.charts import StatsCharts
 
-        if not self.query("#today"):
-            return  # the section has not been built yet
+        for charts in self.query(StatsCharts).results(StatsCharts):
+            charts.refresh_charts()
+
+    def _stats_view(self) -> StatsView:
+        from deskctl.chart_data import stats_view
+        from deskctl.policy.engine import Settings
+
         settings = self.runner.engine.settings if self.runner is not None else Settings()
-        zone = settings.timezone
-        now = self.clock.now()
-        today = dt.datetime.fromtimestamp(now, zone).date()
-        days = [today - dt.timedelta(days=n) for n in range(6, -1, -1)]
-        stats = [self.history.day(day, zone, settings.goal_s(day), now) for day in days]
-        self.query_one("#today", Static).update("\n".join(render_day(stats[-1])))
-        rows = ["this week (standing against the goal)"]
-        for day in stats:
-            rows.append(
-                f"{day.day:%a %d}  {bar(day.standing_s, day.goal_s, 30)}  "
-                f"{minutes(day.standing_s):>7}  {day.changes:>3} changes  "
-                f"{day.exercises_done:>2} exercises"
-            )
-        self.query_one("#week", Static).update("\n".join(rows))
+        return stats_view(self.history, settings, self.clock.now())
 
     @on(Button.Pressed, "#connect")
     def _reconnect(self) -> None:
