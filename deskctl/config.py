@@ -7,6 +7,7 @@ it), for example::
     unit = "cm"              # mm, cm or in
     sit = "72cm"
     stand = "110cm"
+    notify = true            # the schedule's prompts as desktop notifications
 
     [desks.office]
     url = "sim://office"
@@ -106,6 +107,8 @@ class Config:
     path: Path | None = None
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
+    notify: bool = True
+    """Whether the schedule's prompts show as desktop notifications (where there are any)."""
 
     def resolve(self, desk: str | None = None) -> DeskEntry:
         """The desk named by ``desk`` (a URL or a configured name), else the default one."""
@@ -124,7 +127,7 @@ class Config:
 
 
 _SECRET_KEYS = {"password"}
-_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt", "agent"}
+_TOP_KEYS = {"desk", "unit", "sit", "stand", "notify", "desks", "mqtt", "agent"}
 _AGENT_KEYS = {"enabled", "idle_exit", "keep_open"}
 _DESK_KEYS = {"url", "sit", "stand"}
 _MQTT_KEYS = {
@@ -221,6 +224,7 @@ class _Reader:
             self.path,
             self._mqtt(data.get("mqtt", {})),
             self._agent(data.get("agent", {})),
+            self._bool(data, "notify", (), True),
         )
 
     def _agent(self, table: object) -> AgentConfig:
