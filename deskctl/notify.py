@@ -112,15 +112,17 @@ class PromptNotifications:
 
     async def aclose(self) -> None:
         """Withdraw what is shown and let the bus go (when the face ends)."""
-        self._asking = 0
-        for task in list(self._tasks):
-            task.cancel()
-        async with self._order:
-            await self._withdraw_now()
+        self._asking = 0  # a prompt not shown yet will not be
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S), self._order:
+                await self._withdraw_now()  # after a notification still on its way
+        except TimeoutError:
+            log.debug("the notification service did not answer in time")
+        finally:
+            self.enabled = False
             notifier, self._notifier = self._notifier, None
             if notifier is not None:
                 _disconnect(notifier)
-        self.idle.set()
 
     # -- the work, one piece at a time and in order -------------------------------------------
 
