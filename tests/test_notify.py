@@ -21,8 +21,10 @@ import pytest
 from notify_rig import notification_service
 from test_tui import advance_to_prompt, at_rest_near, connected, make_app, until
 
-from deskctl.cli_policy import Shown, _answers, answers_here
+from deskctl.cli import build_parser
+from deskctl.cli_policy import Shown, _answers, _desktop, _view, answers_here
 from deskctl.clock import EpochClock
+from deskctl.context import Context
 from deskctl.desk import Desk
 from deskctl.drivers.registry import open_desk
 from deskctl.history import History
@@ -306,3 +308,29 @@ def test_run_with_no_session_bus_says_nothing_of_notifications() -> None:
     assert runner.wait(timeout=30) == 0
     assert runner.stderr is not None
     assert runner.stderr.read() == ""
+
+
+@pytest.mark.usefixtures("session_bus")
+@pytest.mark.parametrize(
+    ("config", "options", "enabled"),
+    [("", [], True), ("notify = false\n", [], False), ("", ["--no-notify"], False)],
+)
+def test_notify_false_in_the_config_or_no_notify_turns_them_off(
+    config: str, options: list[str], enabled: bool
+) -> None:
+    Paths.from_env().config_file.parent.mkdir(parents=True, exist_ok=True)
+    Paths.from_env().config_file.write_text(config)
+    words = ["--desk", "sim://switch", "run", *options]
+    ctx = Context(build_parser(words).parse_args(words))
+    assert _desktop(ctx, _view(), Heights(720.0, 1100.0)).enabled is enabled
+
+
+def test_a_notify_setting_that_is_not_true_or_false_is_refused() -> None:
+    config = Paths.from_env().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('notify = "no"\n')
+    result = subprocess.run(
+        [DESKCTL, "status"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"deskctl: {config}, line 1: notify: must be true or false, not 'no'\n"

@@ -749,9 +749,10 @@ class DeskApp(App[None]):
                 return
             from deskctl.notify import PromptNotifications
 
-            self.desktop = PromptNotifications(
-                lambda answer: self.call_later(self._answer, answer), self._prompt_words
-            )
+            def clicked(answer: str) -> None:
+                self.call_later(self._answer, answer)
+
+            self.desktop = PromptNotifications(clicked, self._prompt_words)
         self.desktop.action(prompt)
 
     def _prompt_words(self, prompt: Prompt) -> tuple[str, str]:
