@@ -40,9 +40,10 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 def has_notification_service() -> bool:
-    """Whether this session can have desktop notifications at all: on Linux and the BSDs a
-    session bus (its address in the environment); macOS and Windows have their own."""
-    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+    """Whether this session can have desktop notifications at all: on Linux a session bus
+    (its address in the environment); macOS and Windows have services of their own, and
+    desktop-notifier has nothing for other systems."""
+    if sys.platform.startswith("linux"):
         return bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS"))
     return sys.platform in ("darwin", "win32")
 
@@ -108,7 +109,7 @@ class PromptNotifications:
         """A prompt that ended, however it ended, leaves the desktop."""
         if self.enabled and self._asking and state.phase is not Phase.PROMPT:
             self._asking = 0
-            self._spawn(self._withdraw())
+            self._spawn(self._withdraw_now())
 
     async def aclose(self) -> None:
         """Withdraw what is shown and let the bus go (when the face ends)."""
@@ -180,9 +181,6 @@ class PromptNotifications:
         notifier = await self._connected()
         if notifier is not None:
             await notifier.send(APP_NAME, text)
-
-    async def _withdraw(self) -> None:
-        await self._withdraw_now()
 
     async def _withdraw_now(self) -> None:
         shown, self._shown = self._shown, None
