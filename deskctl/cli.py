@@ -294,6 +294,7 @@ async def cmd_tui(ctx: Context) -> int:
         stand_mm=ctx.entry.stand_mm,
         profile=ctx.profile_name(),
         settings=settings,
+        notify=ctx.config.notify,
     )
     opener = None
     if ctx.through_agent:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from deskctl.context import Context
     from deskctl.desk import Desk
     from deskctl.history import History
-    from deskctl.policy.engine import Event
-    from deskctl.policy.runner import Heights
+    from deskctl.notify import PromptNotifications
+    from deskctl.policy.engine import Action, Event, Prompt, State
+    from deskctl.policy.runner import Heights, Runner
     from deskctl.run_view import RunView
 
 ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
@@ -211,7 +212,9 @@ async def cmd_run(ctx: Context) -> int:
             heights = Heights(found.sit_mm, found.stand_mm)
         else:
             heights = Heights(ctx.entry.sit_mm, ctx.entry.stand_mm)
-        show = _view(ctx, notify=not ctx.args.no_notify)
+        view = _view()
+        desktop = _desktop(ctx, view, heights)
+        show = Shown(view, desktop)
         ctx.emit(
             f"following the schedule at {ctx.entry.url} (sit {ctx.height(heights.sit_mm)}, "
             f"stand {ctx.height(heights.stand_mm)}); Ctrl-C ends it. {ANSWERS}",
@@ -219,19 +222,22 @@ async def cmd_run(ctx: Context) -> int:
         )
         from deskctl import cli_suggest
 
-        show.suggested(
+        view.suggested(
             cli_suggest.lines(
                 ctx, cli_suggest.found(ctx, (desk.limits.min_mm, desk.limits.max_mm), profile)
             )
         )
-        if isinstance(desk, RemoteDesk):
-            await _follow_in_agent(ctx, desk, heights, show)
-        else:
-            await _follow_here(ctx, desk, heights, show)
+        try:
+            if isinstance(desk, RemoteDesk):
+                await _follow_in_agent(ctx, desk, heights, show)
+            else:
+                await _follow_here(ctx, desk, heights, show)
+        finally:
+            await desktop.aclose()  # no prompt left on the desktop when run ends
     return 0
 
 
-async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, show: RunView) -> None:
+async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, show: Shown) -> None:
     """The agent runs the schedule; this terminal shows its prompts and sends answers (the
     first answer from any face wins)."""
     import asyncio
@@ -254,6 +260,7 @@ async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, sho
         fields = {"exercise": exercise} if exercise else {}
         desk.connection.tell("answer", desk=desk.key, answer=word, **fields)
 
+    show.answers_to(answer)
     desk.events.add(on_event)
     await desk.connection.request(
         "follow",
@@ -263,19 +270,19 @@ async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, sho
         sit_mm=heights.sit_mm,
         stand_mm=heights.stand_mm,
     )
-    with StdinLines(_answers(show, answer)):
+    with StdinLines(_answers(show.view, answer)):
         await lost.wait()
     raise DeskUnavailable("the deskctl agent went away; the schedule stopped")
 
 
-async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView) -> None:
+async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: Shown) -> None:
     """Direct mode: the schedule runs in this process."""
     import asyncio
     import contextlib
 
     from deskctl.clock import EpochClock
     from deskctl.drivers.registry import parse_desk_url, physical_key
-    from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
+    from deskctl.policy.engine import Engine
     from deskctl.policy.prefs import settings_for
     from deskctl.policy.runner import Runner
     from deskctl.policy.tuning import Tuner, watch
@@ -299,21 +306,56 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
             tuner=tuner,
             profile=ctx.profile_name(),
         )
-        events: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
-
-        def answer(word: str, exercise: str | None = None) -> None:
-            if exercise is not None:
-                runner.tell(ExerciseDone(exercise, word == "done"))
-            else:
-                runner.tell(events[word])
-
-        with StdinLines(_answers(show, answer)):
+        answer = answers_here(runner)
+        show.answers_to(answer)
+        with StdinLines(_answers(show.view, answer)):
             await runner.run()
     finally:
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching
         history.close()
+
+
+def answers_here(runner: Runner) -> Callable[..., None]:
+    """An answer's word (and the exercise it is about) as the event the runner takes."""
+    from deskctl.policy.engine import Confirm, ExerciseDone, Skip, Snooze
+
+    events: dict[str, Event] = {"confirm": Confirm(), "snooze": Snooze(), "skip": Skip()}
+
+    def answer(word: str, exercise: str | None = None) -> None:
+        if exercise is not None:
+            runner.tell(ExerciseDone(exercise, word == "done"))
+        else:
+            runner.tell(events[word])
+
+    return answer
+
+
+class Shown:
+    """Where ``deskctl run`` shows the schedule: this terminal, and the desktop's
+    notifications, whose buttons answer a prompt as the terminal's letters do."""
+
+    def __init__(self, view: RunView, desktop: PromptNotifications) -> None:
+        self.view = view
+        self.desktop = desktop
+
+    def __call__(self, action: Action) -> None:
+        self.view(action)
+        self.desktop.action(action)
+
+    def stepped(self, state: State) -> None:
+        self.view.stepped(state)
+        self.desktop.stepped(state)
+
+    def answers_to(self, answer: Callable[..., None]) -> None:
+        def clicked(word: str) -> None:
+            if self.view.prompt_open:
+                answer(word)
+            else:
+                self.view.nothing_to_answer()
+
+        self.desktop.answer = clicked
 
 
 def _answers(show: RunView, answer: Callable[..., None]) -> Callable[[str], None]:
@@ -363,26 +405,29 @@ class StdinLines:
             self.loop.remove_reader(sys.stdin.fileno())
 
 
-def _view(ctx: Context, *, notify: bool) -> RunView:
-    """The schedule in this terminal, and its prompts as desktop notifications."""
-    import shutil
-    import subprocess
-
+def _view() -> RunView:
+    """The schedule in this terminal."""
     from deskctl.policy.exercises import library
     from deskctl.run_view import RunView
 
-    notifier = shutil.which("notify-send") if notify else None
-
-    def say(text: str, urgent: bool) -> None:
+    def say(text: str, _urgent: bool) -> None:
         print(text, flush=True)
-        if notifier and urgent:
-            subprocess.Popen(
-                [notifier, "deskctl", text],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
 
     return RunView(library(), say, local_timezone(), time.time)
+
+
+def _desktop(ctx: Context, view: RunView, heights: Heights) -> PromptNotifications:
+    """The prompts (and the schedule's notices) as desktop notifications, unless turned off
+    by ``--no-notify`` or ``notify = false`` in the config."""
+    from deskctl.notify import PromptNotifications, prompt_words
+
+    def words(prompt: Prompt) -> tuple[str, str]:
+        exercise = view.library.get(prompt.exercise_id or "")
+        height = ctx.height(heights.of(prompt.target))
+        return prompt_words(prompt, exercise.name if exercise else None, height)
+
+    enabled = ctx.config.notify and not ctx.args.no_notify
+    return PromptNotifications(lambda _: None, words, enabled=enabled, notices=True)
 
 
 POLICY_COMMANDS = (

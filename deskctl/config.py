@@ -7,6 +7,7 @@ it), for example::
     unit = "cm"              # mm, cm or in
     sit = "72cm"
     stand = "110cm"
+    notify = true            # the schedule's prompts as desktop notifications
 
     [desks.office]
     url = "sim://office"
@@ -111,6 +112,8 @@ class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     presence: str = "auto"
     """``[presence] source``: which of the desktop's presence sources the schedule asks."""
+    notify: bool = True
+    """Whether the schedule's prompts show as desktop notifications (where there are any)."""
 
     def resolve(self, desk: str | None = None) -> DeskEntry:
         """The desk named by ``desk`` (a URL or a configured name), else the default one."""
@@ -129,7 +132,7 @@ class Config:
 
 
 _SECRET_KEYS = {"password"}
-_TOP_KEYS = {"desk", "unit", "sit", "stand", "desks", "mqtt", "agent", "presence"}
+_TOP_KEYS = {"desk", "unit", "sit", "stand", "notify", "desks", "mqtt", "agent", "presence"}
 _AGENT_KEYS = {"enabled", "idle_exit", "keep_open"}
 _PRESENCE_KEYS = {"source"}
 _DESK_KEYS = {"url", "sit", "stand"}
@@ -228,6 +231,7 @@ class _Reader:
             self._mqtt(data.get("mqtt", {})),
             self._agent(data.get("agent", {})),
             self._presence(data.get("presence", {})),
+            self._bool(data, "notify", (), True),
         )
 
     def _presence(self, table: object) -> str:

@@ -68,3 +68,11 @@ def test_the_interface_paints_before_loading_the_schedule_profiles_or_history() 
     assert "deskctl.tui.app" in loaded
     later = {"pydantic", "sqlite3", "deskctl.policy.engine", "deskctl.profiles.model"}
     assert not loaded & later
+    assert not {m for m in loaded if m.startswith(("deskctl.notify", "desktop_notifier"))}
+
+
+def test_desktop_notifications_load_only_when_a_prompt_is_shown() -> None:
+    loaded = loaded_after_importing(
+        [*CORE_AND_DRIVERS, "deskctl.tui.app", "deskctl.cli_policy", "deskctl.notify"]
+    )
+    assert not {m.split(".")[0] for m in loaded} & {"desktop_notifier", "dbus_fast"}

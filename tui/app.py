@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from deskctl.chart_data import StatsView
     from deskctl.desk import Desk
     from deskctl.history import History
-    from deskctl.policy.engine import Action, Event, Settings, State
+    from deskctl.notify import PromptNotifications
+    from deskctl.policy.engine import Action, Event, Prompt, Settings, State
     from deskctl.policy.runner import Runner
     from deskctl.profiles.model import SchedulePrefs
     from deskctl.profiles.store import ProfileStore
@@ -79,6 +80,8 @@ class Options:
     """The engine's settings for a profile name (None: the defaults)."""
     scan_s: float = 5.0
     """How long Settings listens for Bluetooth desks."""
+    notify: bool = True
+    """Prompts also as desktop notifications, with their buttons (where there are any)."""
 
 
 class DeskUpdate(Message):
@@ -182,6 +185,8 @@ class DeskApp(App[None]):
         self._session_schedule: SchedulePrefs | None = None
         """The schedule set in Settings while nobody's profile is at the desk."""
         self._countdown: Timer | None = None
+        self.desktop: PromptNotifications | None = None
+        """The prompts on the desktop, from the first prompt on."""
         self.ready = asyncio.Event()
         """Set while the desk is connected and the schedule runs."""
         self.built = asyncio.Event()
@@ -702,6 +707,8 @@ class DeskApp(App[None]):
         card = self._transition
         if card is not None and card.is_attached:
             card.follow(state.phase)
+        if self.desktop is not None:
+            self.desktop.stepped(state)
         self._show_schedule()
         if self.query_one(SectionBar).active == "stats":
             self._show_stats()  # a bout ended or began: the figures move while shown
@@ -728,12 +735,38 @@ class DeskApp(App[None]):
             )
             self.push_screen(self._transition)
             self.bell()
+            self._on_desktop(message.action)
         elif isinstance(message.action, ShowExercise):
             if self._transition is not None and self._transition.is_attached:
                 self._transition.start_exercise(message.action.exercise_id)
         elif isinstance(message.action, Notify):
             self.notify(message.action.text, title="schedule", severity="warning", timeout=10)
         self._show_schedule()
+
+    def _on_desktop(self, prompt: Prompt) -> None:
+        """The prompt as a desktop notification too, whose buttons answer as the card's do."""
+        if self.desktop is None:
+            if not self.options.notify:
+                return
+            from deskctl.notify import PromptNotifications
+
+            def clicked(answer: str) -> None:
+                self.call_later(self._answer, answer)
+
+            self.desktop = PromptNotifications(clicked, self._prompt_words)
+        self.desktop.action(prompt)
+
+    def _prompt_words(self, prompt: Prompt) -> tuple[str, str]:
+        from deskctl.notify import prompt_words
+
+        library = self.runner.engine.settings.library if self.runner else None
+        exercise = library.get(prompt.exercise_id or "") if library else None
+        height = self.stand_mm if prompt.target.value == "stand" else self.sit_mm
+        return prompt_words(prompt, exercise.name if exercise else None, self._h(height))
+
+    async def on_unmount(self) -> None:
+        if self.desktop is not None:
+            await self.desktop.aclose()  # no prompt left on the desktop
 
     def _answer(self, answer: str) -> bool:
         """Tells the schedule; False when it no longer asks for this answer."""
