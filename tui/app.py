@@ -117,6 +117,7 @@ class DeskApp(App[None]):
     .row { height: auto; margin-bottom: 1; }
     .row Label { width: 16; padding-top: 1; }
     .row Input { width: 18; }
+    .row #new-name { width: 24; }
     .row #url-input { width: 1fr; min-width: 30; }
     .row #hours-input { width: 32; }
     .row Select { width: 16; }
@@ -125,9 +126,11 @@ class DeskApp(App[None]):
     #week { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Space stops from anywhere (but types a space in a field); Esc closes what is open
-        # (a dialog, the command palette, a dropdown) and stops when nothing is.
+        # Space stops from anywhere (but types a space in a field). Esc stops a moving desk
+        # first, whatever has the focus; else it closes what is open (a dialog, the command
+        # palette, a dropdown), leaves a field, and stops when there is nothing to leave.
         Binding("space", "stop", "Stop", priority=True),
+        Binding("escape", "stop_moving", "Stop", show=False, priority=True),
         Binding("escape", "escape", "Stop", show=False),
         Binding("up,k", "hold('up')", "Up"),
         Binding("down,j", "hold('down')", "Down"),
@@ -427,11 +430,34 @@ class DeskApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         from textual.widgets import Input
 
+        if action == "stop_moving":
+            return self.moving  # else Esc goes on to what is open, or to action_escape
         # In a field, Space and the arrows are the field's: a space, the cursor.
         return not (isinstance(self.focused, Input) and action in ("stop", "hold"))
 
-    def action_escape(self) -> None:
+    @property
+    def moving(self) -> bool:
+        """The desk moves, or this face has sent it a move or a hold that is under way."""
+        if self.desk is None:
+            return False
+        sent = any(worker.group == "move" and worker.is_running for worker in self.workers)
+        return self.desk.state.moving or self._hold_direction is not None or sent
+
+    def action_stop_moving(self) -> None:
         self.action_stop()
+
+    def action_escape(self) -> None:
+        """Out of a field into its section (whose keys then work again); else stop."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        section = self.query_one(ContentSwitcher).visible_content
+        if isinstance(focused, Input) and section is not None and section.can_focus:
+            section.focus()
+        elif isinstance(focused, Input):
+            self.set_focus(None)
+        else:
+            self.action_stop()
 
     def action_stop(self) -> None:
         if isinstance(self.screen, PresetScreen):
