@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from test_tui import advance_to_prompt, at_rest_near, connected, make_app, until
+from textual.color import Color
 from textual.command import CommandPalette
 from textual.widgets import ContentSwitcher, Input
 from textual.widgets._footer import FooterKey
@@ -102,3 +103,43 @@ async def test_the_new_persons_field_shows_its_whole_example_at_80x24() -> None:
         name = app.query_one("#new-name", Input)
         # The cursor takes a cell after the text.
         assert name.content_region.width > len(name.placeholder)
+
+
+def near(color: Color, other: Color) -> bool:
+    """The same colour, but for the rounding of the theme's blending."""
+    return all(abs(a - b) <= 2 for a, b in zip(color.rgb, other.rgb, strict=True))
+
+
+async def test_what_has_the_focus_wears_the_themes_accent_in_every_theme() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("5")
+        for theme in ("textual-dark", "textual-light", "nord"):
+            app.theme = theme
+            chosen = app.get_theme(theme)
+            assert chosen is not None
+            assert chosen.accent is not None
+            accent = Color.parse(chosen.accent)
+            for selector in ("#url-input", "#connect", "#auto"):
+                app.query_one(selector).focus()
+                await pilot.pause()
+                border = app.query_one(selector).styles.border_top[1]
+                assert near(border, accent), (theme, selector)
+            app.query_one("#settings-section").focus()
+            await pilot.pause()
+            section = app.query_one("#settings-section")
+            assert near(section.styles.scrollbar_color, accent), theme
+
+
+async def test_the_theme_chosen_is_the_one_the_next_start_opens_with() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-dark"
+        app.theme = "nord"  # what the palette's "Change theme" does
+        await pilot.pause()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "nord"

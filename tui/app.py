@@ -29,6 +29,7 @@ from deskctl.model import DeskState, Direction, Link
 from deskctl.paths import Paths
 from deskctl.tui.presets import PresetScreen, presets_line
 from deskctl.tui.sections.desk import DeskSection
+from deskctl.tui.theme import remember_theme, remembered_theme
 from deskctl.tui.widgets import SectionBar
 from deskctl.units import Unit, format_height, parse_height
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     # The schedule, the history, the profiles and the other sections load after the first
     # paint.
     from textual.command import Provider
+    from textual.theme import Theme
     from textual.widgets import Input
 
     from deskctl.agent.followed import FollowedSchedule
@@ -124,6 +126,11 @@ class DeskApp(App[None]):
     #found { width: 1fr; max-width: 60; }
     #timeline { height: auto; }
     #week { height: auto; }
+    /* The focus in every theme: the theme's accent on whatever has it. */
+    Input:focus, Switch:focus, Select:focus > SelectCurrent { border: tall $accent; }
+    Input.-invalid:focus { border: tall $error; }
+    Button:focus, PressButton:focus { border-top: tall $accent; border-bottom: tall $accent; }
+    #section > VerticalScroll:focus { background-tint: $accent 10%; scrollbar-color: $accent; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         # Space stops from anywhere (but types a space in a field). Esc stops a moving desk
@@ -183,6 +190,9 @@ class DeskApp(App[None]):
         self._people: PeopleSection | None = None
         self._stats: StatsSection | None = None
         self._settings: SettingsSection | None = None
+        self._theme_kept = remembered_theme(options.paths)
+        if self._theme_kept in self.available_themes:
+            self.theme = self._theme_kept
 
     @property
     def history(self) -> History:
@@ -241,10 +251,22 @@ class DeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.url
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
         # Paint first; the desk, the other sections, the people and the schedule follow.
         self.call_after_refresh(self._connect)
         self.call_after_refresh(self._mount_footer)
         self.call_after_refresh(self._build_sections)
+
+    def _keep_theme(self, theme: Theme) -> None:
+        """A theme chosen in the palette is the one the next start opens with."""
+        if theme.name == self._theme_kept:
+            return
+        try:
+            remember_theme(self.options.paths, theme.name)
+        except DeskctlError as error:
+            self.notify(str(error), title="theme", severity="warning")
+            return
+        self._theme_kept = theme.name
 
     @property
     def desk_section(self) -> DeskSection:
