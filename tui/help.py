@@ -19,7 +19,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("esc", "stop a move; else close what is open, or leave a field"),
             ("1 .. 5", "Desk, Schedule, People, Stats, Settings"),
             ("tab / shift+tab", "the next / previous control"),
-            ("ctrl+p", "commands: sit, stand, move to, presets, people, pause..."),
+            ("ctrl+p", "commands: sit, stand, move to, presets, people, themes"),
             ("?", "this help"),
             ("q", "quit (the desk is stopped and released)"),
         ],
@@ -47,7 +47,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("enter", "press the form's button (Save, Add, Recommend, Connect)"),
             ("up / down", "stay in the field: they never move the desk there"),
-            ("1 .. 5", "type digits in a field; esc leaves it, and they switch again"),
+            ("1 .. 5", "digits in a field; after esc, sections again"),
         ],
     ),
 ]
