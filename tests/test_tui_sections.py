@@ -143,3 +143,24 @@ async def test_the_theme_chosen_is_the_one_the_next_start_opens_with() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.theme == "nord"
+
+
+async def test_tab_brings_every_control_of_settings_and_people_into_view_at_80x24() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        for key, last in (("5", "save-schedule"), ("3", "add-person")):
+            await pilot.press("escape", key)  # out of a field first: there 3 is a digit
+            section = app.query_one(ContentSwitcher).visible_content
+            assert section is not None
+            seen = []
+            for _ in range(20):
+                await pilot.press("tab")
+                await pilot.wait_for_scheduled_animations()
+                focused = app.focused
+                assert focused is not None
+                if focused is section or section not in focused.ancestors:
+                    continue  # the section itself, or the section bar
+                seen.append(focused.id)
+                assert section.region.contains_region(focused.region), (focused, section)
+            assert last in seen
