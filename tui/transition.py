@@ -23,7 +23,8 @@ class TransitionScreen(ModalScreen[None]):
 
     ``on_answer`` says whether the schedule still asks for the answer: when it does not
     (the prompt lapsed, another face answered) the card closes.  Its countdowns run on the
-    schedule's clock (``now``), so they agree with the engine's; Esc always closes it.
+    schedule's clock (``now``), so they agree with the engine's; Esc always closes it
+    (while the desk moves the app's Esc stops the desk first).
     """
 
     DEFAULT_CSS = """
