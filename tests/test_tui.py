@@ -415,9 +415,10 @@ async def test_stats_and_settings() -> None:
         await pilot.press("t")
         await until(desk, at_rest_near(1100.0))
         app.action_section("stats")
-        await pilot.pause()
-        today = str(app.query_one("#today").render())
-        assert "standing" in today
+        # The charts draw once laid out in the section that came into view.
+        async with asyncio.timeout(10):
+            while "standing" not in str(app.query_one("#today").render()):
+                await pilot.pause()
         assert "this week" in str(app.query_one("#week").render())
         app.action_section("settings")
         app.query_one("#unit", Select).value = "in"

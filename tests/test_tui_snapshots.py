@@ -69,6 +69,11 @@ async def exercise_card(pilot: Pilot[None]) -> None:
     start = card.deadline - card.exercise.duration_s
     card.now = lambda: start
     card.refresh_countdown()
+    # The dashboard behind the card reaches the card's screen through the background
+    # screen's own refresh, which may still be pending: the whole card's screen repaints.
+    app.screen_stack[0].refresh()
+    await pilot.pause()
+    app.screen.refresh()
     await pilot.pause()
 
 

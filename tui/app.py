@@ -1,42 +1,44 @@
 """``deskctl`` with no command: the desk, the schedule, the people and the day, in a terminal.
 
-Desk I/O runs in workers on the app's loop, so nothing a desk does (or fails
-to do) blocks the interface; errors become notifications.  The schedule's
-engine runs here too, through the same runner as ``deskctl run``.
+The app owns the desk and the schedule; each section is a widget of its own (``sections/``)
+that shows what the app gives it and asks for things with messages.  Desk I/O runs in
+workers on the app's loop, so nothing a desk does (or fails to do) blocks the interface;
+errors become notifications.  The schedule's engine runs here too, through the same runner
+as ``deskctl run``, or in the agent, which this face then follows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
-import math
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, ContentSwitcher, Digits, Label, Static
+from textual.widgets import ContentSwitcher, Label
 
 from deskctl.clock import EpochClock
 from deskctl.errors import DeskctlError
 from deskctl.model import DeskState, Direction, Link
 from deskctl.paths import Paths
 from deskctl.tui.presets import PresetScreen, presets_line
-from deskctl.tui.widgets import Gauge, HoldButton, PressButton, SectionBar
-from deskctl.units import Unit, format_height, format_speed, parse_height
+from deskctl.tui.sections.desk import DeskSection
+from deskctl.tui.theme import remember_theme, remembered_theme
+from deskctl.tui.widgets import SectionBar
+from deskctl.units import Unit, format_height, parse_height
 
 if TYPE_CHECKING:
-    # The schedule, the history and the profiles load after the first paint.
+    # The schedule, the history, the profiles and the other sections load after the first
+    # paint.
     from textual.command import Provider
-    from textual.timer import Timer
-    from textual.widgets import Input, Select, Switch
+    from textual.theme import Theme
+    from textual.widgets import Input
 
     from deskctl.agent.followed import FollowedSchedule
     from deskctl.chart_data import StatsView
@@ -48,6 +50,10 @@ if TYPE_CHECKING:
     from deskctl.profiles.model import SchedulePrefs
     from deskctl.profiles.store import ProfileStore
     from deskctl.tui.schedule_form import ScheduleForm
+    from deskctl.tui.sections.people import PeopleSection
+    from deskctl.tui.sections.schedule import ScheduleSection
+    from deskctl.tui.sections.settings import SettingsSection
+    from deskctl.tui.sections.stats import StatsSection
     from deskctl.tui.transition import TransitionScreen
 
     DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
@@ -60,8 +66,6 @@ SECTIONS = {
     "stats": "Stats",
     "settings": "Settings",
 }
-# How often the Schedule section redraws its countdown (only while it is shown).
-COUNTDOWN_TICK_S = 15.0
 # A held key repeats every ~30-50 ms, but only after a first delay of up to 660 ms (X11,
 # KDE); without a repeat for longer than that it has been let go.
 KEY_HOLD_S = 0.7
@@ -116,28 +120,28 @@ class DeskApp(App[None]):
     #banner.-link { display: block; background: $warning; color: $text; }
     #section { height: 1fr; }
     #section > VerticalScroll > Vertical { height: auto; }
-    #desk-section { height: 1fr; }
-    #left { width: 14; }
-    #main { width: 1fr; padding: 0 1; }
-    #height { width: auto; }
-    #status, #profile-line, #presets { height: auto; color: $text-muted; }
-    #moves { height: 3; }
-    #moves PressButton { margin-right: 1; }
-    #holds { height: 3; }
     .row { height: auto; margin-bottom: 1; }
     .row Label { width: 16; padding-top: 1; }
     .row Input { width: 18; }
+    .row #new-name { width: 24; }
     .row #url-input { width: 1fr; min-width: 30; }
     .row #hours-input { width: 32; }
     .row Select { width: 16; }
     #found { width: 1fr; max-width: 60; }
     #timeline { height: auto; }
     #week { height: auto; }
+    /* The focus in every theme: the theme's accent on whatever has it. */
+    Input:focus, Switch:focus, Select:focus > SelectCurrent { border: tall $accent; }
+    Input.-invalid:focus { border: tall $error; }
+    Button:focus, PressButton:focus { border-top: tall $accent; border-bottom: tall $accent; }
+    #section > VerticalScroll:focus { background-tint: $accent 10%; scrollbar-color: $accent; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Space stops from anywhere (but types a space in a field); Esc closes what is open
-        # (a dialog, the command palette, a dropdown) and stops when nothing is.
+        # Space stops from anywhere (but types a space in a field). Esc stops a moving desk
+        # first, whatever has the focus; else it closes what is open (a dialog, the command
+        # palette, a dropdown), leaves a field, and stops when there is nothing to leave.
         Binding("space", "stop", "Stop", priority=True),
+        Binding("escape", "stop_moving", "Stop", show=False, priority=True),
         Binding("escape", "escape", "Stop", show=False),
         Binding("up,k", "hold('up')", "Up"),
         Binding("down,j", "hold('down')", "Down"),
@@ -170,27 +174,31 @@ class DeskApp(App[None]):
         self.clock = clock or EpochClock()
         self._profiles: ProfileStore | None = None
         self.profile_name = options.profile
+        self.auto_move = options.auto_move
         self.desk: Desk | None = None
         self.runner: Runner | FollowedSchedule | None = None
         self.sit_mm, self.stand_mm = options.sit_mm, options.stand_mm
         self._hold_direction: Direction | None = None
-        self._heading = ""
-        self._target: tuple[float, float] | None = None
-        """(from, to) of the move under way that this face sent."""
-        """The way the last move was sent ("up", "down"), for the moment before it shows."""
         self._hold_until = 0.0
         self._hold_wake = asyncio.Event()
         self._transition: TransitionScreen | None = None
         self._paused = False
         self._session_schedule: SchedulePrefs | None = None
         """The schedule set in Settings while nobody's profile is at the desk."""
-        self._countdown: Timer | None = None
         self.desktop: PromptNotifications | None = None
         """The prompts on the desktop, from the first prompt on."""
         self.ready = asyncio.Event()
         """Set while the desk is connected and the schedule runs."""
         self.built = asyncio.Event()
         """Set once every section has been built (after the first paint)."""
+        # The sections built after the first paint (None until then: nothing to show yet).
+        self._schedule: ScheduleSection | None = None
+        self._people: PeopleSection | None = None
+        self._stats: StatsSection | None = None
+        self._settings: SettingsSection | None = None
+        self._theme_kept = remembered_theme(options.paths)
+        if self._theme_kept in self.available_themes:
+            self.theme = self._theme_kept
 
     @property
     def history(self) -> History:
@@ -216,28 +224,7 @@ class DeskApp(App[None]):
         yield Label("", id="banner")
         # The other sections are built after the first paint (see _build_sections).
         with ContentSwitcher(id="section", initial="desk-section"):
-            yield from self._desk_pane()
-
-    def _desk_pane(self) -> ComposeResult:
-        with Horizontal(id="desk-section"):
-            yield Gauge(id="gauge")
-            with Vertical(id="main"):
-                yield Digits("--.-", id="height")
-                yield Label("connecting...", id="status")
-                yield Label("", id="profile-line")
-                with Horizontal(id="moves"):
-                    yield PressButton("Sit (s)", id="sit")
-                    yield PressButton("Stand (t)", id="stand")
-                    yield PressButton("Stop (space)", id="stop", error=True)
-                with Horizontal(id="holds"):
-                    yield HoldButton("hold: up", Direction.UP, id="hold-up")
-                    yield HoldButton("hold: down", Direction.DOWN, id="hold-down")
-                yield Label("", id="presets")
-
-    def _input(self, widget_id: str) -> Input:
-        from textual.widgets import Input
-
-        return self.query_one(f"#{widget_id}", Input)
+            yield DeskSection()
 
     async def _mount_footer(self) -> None:
         from textual.widgets import Footer
@@ -248,99 +235,53 @@ class DeskApp(App[None]):
     @work(group="build")
     async def _build_sections(self) -> None:
         # In a worker, so that keys pressed meanwhile are not held up by the app's queue.
-        from textual.containers import VerticalScroll
+        from deskctl.tui.sections.people import PeopleSection
+        from deskctl.tui.sections.schedule import ScheduleSection
+        from deskctl.tui.sections.settings import SettingsSection
+        from deskctl.tui.sections.stats import StatsSection
 
-        schedule = Vertical(
-            Label("", id="phase"),
-            Static("", id="timeline"),
-            Horizontal(
-                Button("Pause", id="pause"),
-                Button("Resume", id="resume", disabled=True),
-                classes="row",
-            ),
-        )
-        from deskctl.tui.charts import StatsCharts
-
-        stats = StatsCharts(self._stats_view)
-        panes = {
-            "schedule": schedule,
-            "people": self._people_pane(),
-            "stats": stats,
-            "settings": self._settings_pane(),
-        }
+        schedule = ScheduleSection(now=self.clock.now, history=lambda: self.history)
+        people, stats = PeopleSection(), StatsSection(self._stats_view)
+        settings = SettingsSection(self.url, self.unit, auto_move=self.auto_move)
         switcher = self.query_one(ContentSwitcher)
-        for name, pane in panes.items():
-            await switcher.add_content(VerticalScroll(pane), id=f"{name}-section")
+        for section in (schedule, people, stats, settings):
+            await switcher.add_content(section)
+        # Known to the app only once mounted: what it shows them then has somewhere to go.
+        self._schedule, self._people, self._stats = schedule, people, stats
+        self._settings = settings
         self.built.set()
         self._show_section(self.query_one(SectionBar).active)
         self._refresh_people()
         self._fill_schedule()
         self._show_schedule()
 
-    def _people_pane(self) -> Vertical:
-        from textual.widgets import Input, Select
-
-        rows = [
-            Horizontal(
-                Label(posture),
-                Input(placeholder=example, id=f"{posture}-input"),
-                Button("Capture", id=f"capture-{posture}"),
-                classes="row",
-            )
-            for posture, example in (("sit", "72cm"), ("stand", "110cm"))
-        ]
-        return Vertical(
-            Select[str]([], prompt="who is at the desk", id="who"),
-            *rows,
-            Horizontal(
-                Label("body height"),
-                Input(placeholder="175cm", id="body-input"),
-                Button("Recommend", id="recommend"),
-                classes="row",
-            ),
-            Button("Save heights", id="save-heights", variant="primary"),
-            Static("", id="advice"),
-            Horizontal(
-                Label("new person"),
-                Input(placeholder="name, like ana", id="new-name"),
-                Button("Add", id="add-person"),
-                classes="row",
-            ),
-        )
-
-    def _settings_pane(self) -> Vertical:
-        from textual.widgets import Input, Select, Switch
-
-        from deskctl.tui.schedule_form import ScheduleForm
-
-        return Vertical(
-            Horizontal(
-                Label("desk URL"),
-                Input(self.url, id="url-input"),
-                Button("Connect", id="connect"),
-                Button("Scan", id="scan"),
-                classes="row",
-            ),
-            Select[str]([], prompt="desks found by a Bluetooth scan", id="found"),
-            Horizontal(
-                Label("unit"),
-                Select([(u.value, u.value) for u in Unit], value=self.unit.value, id="unit"),
-                classes="row",
-            ),
-            Horizontal(
-                Label("move by itself"),
-                Switch(self.options.auto_move, id="auto"),
-                classes="row",
-            ),
-            ScheduleForm(),
-        )
-
     def on_mount(self) -> None:
         self.sub_title = self.url
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
         # Paint first; the desk, the other sections, the people and the schedule follow.
         self.call_after_refresh(self._connect)
         self.call_after_refresh(self._mount_footer)
         self.call_after_refresh(self._build_sections)
+
+    def _keep_theme(self, theme: Theme) -> None:
+        """A theme chosen in the palette is the one the next start opens with."""
+        if theme.name == self._theme_kept:
+            return
+        try:
+            remember_theme(self.options.paths, theme.name)
+        except DeskctlError as error:
+            self.notify(str(error), title="theme", severity="warning")
+            return
+        self._theme_kept = theme.name
+
+    @property
+    def desk_section(self) -> DeskSection:
+        return self.query_one(DeskSection)
+
+    def _input(self, widget_id: str) -> Input:
+        from textual.widgets import Input
+
+        return self.query_one(f"#{widget_id}", Input)
 
     # -- sections -----------------------------------------------------------------------------
 
@@ -360,14 +301,8 @@ class DeskApp(App[None]):
         if focused is None or not (shown in focused.ancestors or isinstance(focused, SectionBar)):
             first = next((w for w in shown.query("*") if w.focusable), None)
             self.set_focus(None if section == "desk" else first)
-        # The countdown ticks only while someone can see it.
-        if self._countdown is not None:
-            self._countdown.stop()
-            self._countdown = None
-        if section == "schedule":
-            self._countdown = self.set_interval(COUNTDOWN_TICK_S, self._show_schedule)
-            self._show_schedule()
-        elif section == "people":
+        # The stats charts fetch their figures themselves when they come into view.
+        if section == "people":
             self._refresh_people()
 
     # -- the desk -----------------------------------------------------------------------------
@@ -392,9 +327,7 @@ class DeskApp(App[None]):
             self.runner = None
 
     def _desk_ready(self, desk: Desk) -> None:
-        gauge = self.query_one(Gauge)
-        gauge.low_mm, gauge.high_mm = desk.limits.min_mm, desk.limits.max_mm
-        gauge.unit = self.unit
+        self.desk_section.show_limits(desk.limits, self.unit)
         self._apply_profile(desk)
         self._start_schedule(desk)
         self._show_presets(desk)
@@ -416,12 +349,8 @@ class DeskApp(App[None]):
             self.sit_mm, self.stand_mm = found.sit_mm, found.stand_mm
             if profile.unit is not None:
                 self.unit = profile.unit
-        gauge = self.query_one(Gauge)
-        gauge.sit_mm, gauge.stand_mm = self.sit_mm, self.stand_mm
         who = profile.title if profile is not None else "nobody (the config's heights)"
-        self.query_one("#profile-line", Label).update(
-            f"{who}: sit {self._h(self.sit_mm)}, stand {self._h(self.stand_mm)}"
-        )
+        self.desk_section.show_person(who, self.sit_mm, self.stand_mm, self.unit)
 
     @work(group="presets")
     async def _show_presets(self, desk: Desk) -> None:
@@ -431,7 +360,7 @@ class DeskApp(App[None]):
             presets = await desk.presets()
         except DeskctlError:
             return
-        self.query_one("#presets", Label).update(presets_line(presets, self.unit))
+        self.desk_section.show_presets(presets_line(presets, self.unit))
 
     def action_presets(self, way: str) -> None:
         """``go`` to a memory preset or ``store`` the height in one, picked in a dialog."""
@@ -473,27 +402,12 @@ class DeskApp(App[None]):
         self._show_presets(desk)
 
     def on_desk_update(self, message: DeskUpdate) -> None:
-        if not self.query("#height"):
+        if not self.query(DeskSection):
             return  # the app is closing: a last state of a desk still moving has no screen
         state = message.state
         self._show_banner(state)
         self.query_one("#header", Label).update(self._header_text(state.link.value))
-        self.query_one("#height", Digits).update(self._number(state.height_mm))
-        self.query_one(Gauge).height_mm = state.height_mm
-        if state.fault is not None:
-            words = f"stopped: {state.fault.value}; clear the way, then Stop (space)"
-        elif state.link is not Link.CONNECTED:
-            words = state.link.value
-        elif state.moving and state.speed_mm_s:
-            way = "up" if state.speed_mm_s > 0 else "down"
-            words = f"moving {way} {format_speed(abs(state.speed_mm_s), self.unit)}"
-            words += self._progress(state.height_mm)
-        elif state.moving:
-            # The first frame of a move, before the desk reports a speed: the way it was sent.
-            words = f"moving {self._heading}" if self._heading else "moving"
-        else:
-            words = "stopped"
-        self._show_status(f"{self._h(state.height_mm)}  {words}  ({self.url})")
+        self.desk_section.show_state(state, self.unit, self.url)
 
     def _header_text(self, link: str = "connecting") -> str:
         who = self.profile_name or "nobody's profile"
@@ -518,13 +432,10 @@ class DeskApp(App[None]):
             banner.add_class("-link")
 
     def _show_status(self, text: str) -> None:
-        self.query_one("#status", Label).update(text)
+        self.desk_section.show_status(text)
 
     def _h(self, mm: float) -> str:
         return format_height(mm, self.unit)
-
-    def _number(self, mm: float) -> str:
-        return format_height(mm, self.unit).rsplit(" ", 1)[0]
 
     def _command(self, work: Callable[[Desk], object], *, exclusive: bool = True) -> None:
         """Run a desk command in a worker; errors become notifications."""
@@ -546,11 +457,34 @@ class DeskApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         from textual.widgets import Input
 
+        if action == "stop_moving":
+            return self.moving  # else Esc goes on to what is open, or to action_escape
         # In a field, Space and the arrows are the field's: a space, the cursor.
         return not (isinstance(self.focused, Input) and action in ("stop", "hold"))
 
-    def action_escape(self) -> None:
+    @property
+    def moving(self) -> bool:
+        """The desk moves, or this face has sent it a move or a hold that is under way."""
+        if self.desk is None:
+            return False
+        sent = any(worker.group == "move" and worker.is_running for worker in self.workers)
+        return self.desk.state.moving or self._hold_direction is not None or sent
+
+    def action_stop_moving(self) -> None:
         self.action_stop()
+
+    def action_escape(self) -> None:
+        """Out of a field into its section (whose keys then work again); else stop."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        section = self.query_one(ContentSwitcher).visible_content
+        if isinstance(focused, Input) and section is not None and section.can_focus:
+            section.focus()
+        elif isinstance(focused, Input):
+            self.set_focus(None)
+        else:
+            self.action_stop()
 
     def action_stop(self) -> None:
         if isinstance(self.screen, PresetScreen):
@@ -566,20 +500,9 @@ class DeskApp(App[None]):
 
     def _head_for(self, height_mm: float | None) -> None:
         """Where a move goes, for its status line: its way, its target, how far it is."""
-        self._target = None
         if self.desk is not None and height_mm is not None:
             start = self.desk.state.height_mm
-            self._heading = "up" if height_mm > start else "down"
-            self._target = (start, height_mm)
-
-    def _progress(self, height_mm: float) -> str:
-        if self._target is None:
-            return ""
-        start, target = self._target
-        if abs(target - start) < 1:
-            return ""
-        share = min(1.0, max(0.0, (height_mm - start) / (target - start)))
-        return f" to {self._h(target)} ({share:.0%})"
+            self.desk_section.expect("up" if height_mm > start else "down", (start, height_mm))
 
     def move_to(self, height_mm: float) -> None:
         self._head_for(height_mm)
@@ -596,8 +519,7 @@ class DeskApp(App[None]):
         self._hold(Direction.UP if way == "up" else Direction.DOWN, time.monotonic() + KEY_HOLD_S)
 
     def _hold(self, direction: Direction, until: float) -> None:
-        self._heading = "up" if direction is Direction.UP else "down"
-        self._target = None
+        self.desk_section.expect("up" if direction is Direction.UP else "down")
         self._hold_until = until
         self._hold_wake.set()
         if self._hold_direction is direction:
@@ -619,8 +541,15 @@ class DeskApp(App[None]):
 
         self._command(holding)
 
-    @on(HoldButton.Held)
-    def _mouse_hold(self, message: HoldButton.Held) -> None:
+    # -- the Desk section's buttons ------------------------------------------------------------
+
+    def on_desk_section_move(self, message: DeskSection.Move) -> None:
+        self.action_posture(message.posture)
+
+    def on_desk_section_stop(self, message: DeskSection.Stop) -> None:
+        self.action_stop()
+
+    def on_desk_section_hold(self, message: DeskSection.Hold) -> None:
         if message.held:
             self._hold(message.direction, float("inf"))
         else:
@@ -642,10 +571,7 @@ class DeskApp(App[None]):
             prefs = self._session_schedule
             rhythm = rhythm_of(prefs, settings.rhythm.started)
             settings = dataclasses.replace(settings, rhythm=rhythm, hours=hours_of(prefs))
-        from textual.widgets import Switch
-
-        switches = self.query("#auto").results(Switch)
-        if next((switch.value for switch in switches), self.options.auto_move):
+        if self.auto_move:
             settings = dataclasses.replace(settings, auto_move=True)
         return settings
 
@@ -789,108 +715,45 @@ class DeskApp(App[None]):
         return True
 
     def _show_schedule(self) -> None:
-        runner = self.runner
-        if runner is None or not self.query("#phase"):
-            return  # no schedule yet, or its section is not built yet
-        state = runner.state
-        zone = runner.engine.settings.timezone
-        wake = state.next_change
-        when = "nothing planned"
-        if wake is not None:
-            when = f"next change {_countdown(self.clock.now(), wake, zone)}"
-        paused = " (paused)" if self._paused else ""
-        posture = "standing" if state.posture.value == "stand" else "sitting"
-        self.query_one("#phase", Label).update(f"{state.phase.value}{paused}: {posture}, {when}")
-        today = dt.datetime.fromtimestamp(self.clock.now(), zone).date()
-        hours = "".join(f"{hour:02d}    " for hour in range(8, 19))
-        from deskctl.history import timeline
+        section = self._schedule
+        if section is not None:
+            section.show(self.runner, paused=self._paused)
 
-        first = dt.datetime.combine(today, dt.time(8), zone).timestamp()
-        now = self.clock.now()
-        # What is done stops at now (the mark under way included), not at the day's end.
-        done = "".join(
-            mark if first + n * 600 <= now else " "
-            for n, mark in enumerate(timeline(self.history, today, zone))
-        )
-        bouts = runner.engine.plan(state, now, first + 11 * 3600)
-        planned = ""
-        for n in range(len(done)):
-            middle = first + (n + 0.5) * 600
-            ahead = next((p for p, a, b in bouts if a <= middle < b), None)
-            planned += " " if ahead is None else "#" if ahead.value == "stand" else "-"
-        self.query_one("#timeline", Static).update(
-            "today (# standing, - sitting, . away; 10 min a mark)\n"
-            f"       {hours}\n  done {done}\n  plan {planned}"
-        )
+    def on_schedule_section_pause(self, message: ScheduleSection.Pause) -> None:
+        if message.paused:
+            self.pause_schedule()
+        else:
+            self.resume_schedule()
 
-    @on(Button.Pressed, "#pause")
     def pause_schedule(self) -> None:
         from deskctl.policy.engine import Away
 
         self._paused = True
         self.tell(Away())
-        for button in self.query("#pause").results(Button):
-            button.disabled = True
-        for button in self.query("#resume").results(Button):
-            button.disabled = False
         self._show_schedule()
 
-    @on(Button.Pressed, "#resume")
     def resume_schedule(self) -> None:
         from deskctl.policy.engine import Activity
 
         self._paused = False
         self.tell(Activity())
-        for button in self.query("#pause").results(Button):
-            button.disabled = False
-        for button in self.query("#resume").results(Button):
-            button.disabled = True
         self._show_schedule()
-
-    # -- buttons ------------------------------------------------------------------------------
-
-    @on(PressButton.Pressed, "#sit")
-    def _sit(self) -> None:
-        self.action_posture("sit")
-
-    @on(PressButton.Pressed, "#stand")
-    def _stand(self) -> None:
-        self.action_posture("stand")
-
-    @on(PressButton.Pressed, "#stop")
-    def _stop(self) -> None:
-        self.action_stop()
 
     # -- people -------------------------------------------------------------------------------
 
     def _refresh_people(self) -> None:
-        if not self.query("#who"):
-            return  # the section has not been built yet
-        names = self.profiles.names()
-        from textual.widgets import Select
-
-        who: Select[str] = self.query_one("#who", Select)
-        who.set_options([(name, name) for name in names])
-        if self.profile_name in names:
-            who.value = self.profile_name
-        self._fill_heights()
+        section = self._people
+        if section is not None:
+            section.show_people(self.profiles.names(), self.profile_name)
+            self._fill_heights()
 
     def _fill_heights(self) -> None:
-        if self.query("#sit-input"):
-            self._input("sit-input").value = self._h(self.sit_mm)
-            self._input("stand-input").value = self._h(self.stand_mm)
+        section = self._people
+        if section is not None:
+            section.fill_heights(self._h(self.sit_mm), self._h(self.stand_mm))
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "who":
-            self._switch_person(event)
-        elif event.select.id == "unit":
-            self._unit(event)
-        elif event.select.id == "found" and isinstance(event.value, str):
-            self._input("url-input").value = event.value
-
-    def _switch_person(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
-            self.switch_person(event.value)
+    def on_people_section_chosen(self, message: PeopleSection.Chosen) -> None:
+        self.switch_person(message.name)
 
     def switch_person(self, name: str) -> None:
         if name == self.profile_name:
@@ -914,20 +777,14 @@ class DeskApp(App[None]):
             self.query_one("#header", Label).update(self._header_text(self.desk.state.link.value))
         self.notify(f"{name} is at the desk now", title="people")
 
-    @on(Button.Pressed, "#capture-sit")
-    def _capture_sit(self) -> None:
-        if self.desk is not None:
-            self._input("sit-input").value = self._h(self.desk.state.height_mm)
+    def on_people_section_capture(self, message: PeopleSection.Capture) -> None:
+        section = self._people
+        if self.desk is not None and section is not None:
+            section.set_height(message.posture, self._h(self.desk.state.height_mm))
 
-    @on(Button.Pressed, "#capture-stand")
-    def _capture_stand(self) -> None:
-        if self.desk is not None:
-            self._input("stand-input").value = self._h(self.desk.state.height_mm)
-
-    @on(Button.Pressed, "#recommend")
-    def _recommend(self) -> None:
+    def on_people_section_recommend(self, message: PeopleSection.Recommend) -> None:
         try:
-            body = parse_height(self._input("body-input").value)
+            body = parse_height(message.body)
         except DeskctlError as error:
             self.notify(str(error), severity="error")
             return
@@ -935,15 +792,15 @@ class DeskApp(App[None]):
         from deskctl.profiles.recommend import recommend
 
         advice = recommend(body, limits=limits, unit=self.unit)
-        self.query_one("#advice", Static).update("\n".join(advice.explain(self.unit)))
-        self._input("sit-input").value = self._h(advice.sit_mm)
-        self._input("stand-input").value = self._h(advice.stand_mm)
+        section = self._people
+        if section is not None:
+            explained = "\n".join(advice.explain(self.unit))
+            section.show_advice(explained, self._h(advice.sit_mm), self._h(advice.stand_mm))
 
-    @on(Button.Pressed, "#save-heights")
-    def _save_heights(self) -> None:
+    def on_people_section_save_heights(self, message: PeopleSection.SaveHeights) -> None:
         try:
-            sit = parse_height(self._input("sit-input").value)
-            stand = parse_height(self._input("stand-input").value)
+            sit = parse_height(message.sit)
+            stand = parse_height(message.stand)
             self._check_heights(sit, stand)
             if self.profile_name is not None:
                 profile = self.profiles.load(self.profile_name)
@@ -970,21 +827,21 @@ class DeskApp(App[None]):
         if stand <= sit:
             raise BadInput(f"stand {self._h(stand)} must be higher than sit {self._h(sit)}")
 
-    @on(Button.Pressed, "#add-person")
-    def _add_person(self) -> None:
-        """A profile with the heights above (or the session's), then that person at the desk."""
+    def on_people_section_add(self, message: PeopleSection.Add) -> None:
+        """A profile with the heights typed (or the session's), then that person at the desk."""
         from pydantic import ValidationError
-        from textual.widgets import Select
 
         from deskctl.profiles.model import Profile
         from deskctl.profiles.store import one_line
 
-        name = self._input("new-name").value.strip()
-        fields: dict[str, object] = {"name": name, "sit": self.sit_mm, "stand": self.stand_mm}
-        for field, widget_id in (("sit", "sit-input"), ("stand", "stand-input")):
-            fields[field] = self._input(widget_id).value.strip() or fields[field]
-        if body := self._input("body-input").value.strip():
-            fields["body_height"] = body
+        name = message.name
+        fields: dict[str, object] = {
+            "name": name,
+            "sit": message.sit or self.sit_mm,
+            "stand": message.stand or self.stand_mm,
+        }
+        if message.body:
+            fields["body_height"] = message.body
         if self._session_schedule is not None:
             fields["schedule"] = self._session_schedule.model_dump()
         try:
@@ -995,9 +852,10 @@ class DeskApp(App[None]):
         except DeskctlError as error:
             self.notify(str(error).splitlines()[0], severity="error")
             return
-        self._input("new-name").value = ""
-        self._refresh_people()
-        self.query_one("#who", Select).value = name  # and so to _switch_person
+        section = self._people
+        if section is not None:
+            section.clear_new_name()
+        self.switch_person(name)
 
     # -- the schedule's settings --------------------------------------------------------------
 
@@ -1014,10 +872,9 @@ class DeskApp(App[None]):
 
     def _fill_schedule(self, prefs: SchedulePrefs | None = None) -> None:
         """Shows ``prefs`` (default: whatever applies now) in Settings, once it is built."""
-        from deskctl.tui.schedule_form import ScheduleForm
-
-        for form in self.query(ScheduleForm).results(ScheduleForm):
-            form.fill(prefs if prefs is not None else self._schedule_prefs())
+        section = self._settings
+        if section is not None:
+            section.fill_schedule(prefs if prefs is not None else self._schedule_prefs())
 
     def on_schedule_form_saved(self, message: ScheduleForm.Saved) -> None:
         if self.profile_name is None:
@@ -1035,31 +892,11 @@ class DeskApp(App[None]):
         saved = f"saved for {self.profile_name}" if self.profile_name else "set for this session"
         self.notify(f"the schedule is {saved}", title="settings")
 
-    # Enter in a field presses its form's button.
-    SUBMITS: ClassVar[dict[str, str]] = {
-        "sit-input": "save-heights",
-        "stand-input": "save-heights",
-        "body-input": "recommend",
-        "new-name": "add-person",
-        "url-input": "connect",
-        "sit-minutes": "save-schedule",
-        "stand-minutes": "save-schedule",
-        "hours-input": "save-schedule",
-    }
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        button = self.SUBMITS.get(event.input.id or "")
-        if button is not None:
-            event.stop()
-            self.query_one(f"#{button}", Button).press()
-
     # -- stats and settings -------------------------------------------------------------------
 
     def _show_stats(self) -> None:
-        from deskctl.tui.charts import StatsCharts
-
-        for charts in self.query(StatsCharts).results(StatsCharts):
-            charts.refresh_charts()
+        if self._stats is not None:
+            self._stats.show()
 
     def _stats_view(self) -> StatsView:
         from deskctl.chart_data import stats_view
@@ -1068,25 +905,23 @@ class DeskApp(App[None]):
         settings = self.runner.engine.settings if self.runner is not None else Settings()
         return stats_view(self.history, settings, self.clock.now())
 
-    @on(Button.Pressed, "#connect")
-    def _reconnect(self) -> None:
-        url = self._input("url-input").value.strip()
+    def on_settings_section_connect(self, message: SettingsSection.Connect) -> None:
         try:
             from deskctl.drivers.registry import parse_desk_url
 
-            parse_desk_url(url)
+            parse_desk_url(message.url)
         except DeskctlError as error:
             self.notify(str(error), severity="error")
             return
-        self.url = url
-        self.sub_title = url
+        self.url = message.url
+        self.sub_title = message.url
         self._connect()
 
-    @on(Button.Pressed, "#scan")
+    def on_settings_section_scan(self, message: SettingsSection.Scan) -> None:
+        self._scan()
+
     @work(exclusive=True, group="scan")
     async def _scan(self) -> None:
-        from textual.widgets import Select
-
         from deskctl.drivers.scan import scan
 
         seconds = self.options.scan_s
@@ -1096,13 +931,14 @@ class DeskApp(App[None]):
         except DeskctlError as error:
             self.notify(str(error), title="scan", severity="error", timeout=10)
             return
-        found: Select[str] = self.query_one("#found", Select)
-        found.set_options([(f"{d.name or d.address}  {d.rssi} dBm", d.url) for d in desks])
+        section = self._settings
+        if section is not None:
+            section.show_found([(f"{d.name or d.address}  {d.rssi} dBm", d.url) for d in desks])
         self.notify(f"found {len(desks)} desk{'s' if len(desks) != 1 else ''}", title="scan")
 
-    def _unit(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and event.value != self.unit.value:
-            self.unit = Unit(event.value)
+    def on_settings_section_unit_chosen(self, message: SettingsSection.UnitChosen) -> None:
+        if message.unit is not self.unit:
+            self.unit = message.unit
             self._save_unit(self.unit)
             if self.desk is not None:
                 self.post_message(DeskUpdate(self.desk.state))
@@ -1120,22 +956,12 @@ class DeskApp(App[None]):
         except DeskctlError as error:
             self.notify(str(error), title="profile", severity="error", timeout=10)
 
-    def on_switch_changed(self, event: Switch.Changed) -> None:
+    def on_settings_section_auto_move(self, message: SettingsSection.AutoMove) -> None:
+        self.auto_move = message.on
         if self.desk is not None:
             self._reconfigure_schedule(self.desk)
-        way = "moves by itself when you are here" if event.value else "asks before moving"
+        way = "moves by itself when you are here" if message.on else "asks before moving"
         self.notify(f"the schedule {way}", title="settings")
-
-
-def _countdown(now: float, then: float, zone: dt.tzinfo) -> str:
-    """``in 15 min, at 09:35``: whole minutes on the clock's face, so that the two agree."""
-    at = dt.datetime.fromtimestamp(then, zone)
-    minutes = math.floor(then / 60) - math.floor(now / 60)
-    if minutes < 1:
-        return f"within a minute, at {at:%H:%M}"
-    if minutes < 60:
-        return f"in {minutes} min, at {at:%H:%M}"
-    return f"in {minutes // 60} h {minutes % 60:02d} min, at {at:%H:%M}"
 
 
 def _registry_opener(url: str, paths: Paths, unit: Unit) -> AbstractAsyncContextManager[Desk]:

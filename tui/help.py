@@ -16,10 +16,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Everywhere",
         [
             ("space", "stop the desk (in a field: a space)"),
-            ("esc", "close what is open; with nothing open, stop the desk"),
+            ("esc", "stop a move; else close what is open, or leave a field"),
             ("1 .. 5", "Desk, Schedule, People, Stats, Settings"),
             ("tab / shift+tab", "the next / previous control"),
-            ("ctrl+p", "commands: sit, stand, move to, presets, people, pause..."),
+            ("ctrl+p", "commands: sit, stand, move to, presets, people, themes"),
             ("?", "this help"),
             ("q", "quit (the desk is stopped and released)"),
         ],
@@ -38,7 +38,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("y / enter", "confirm: the desk moves; on an exercise, done"),
             ("s", "snooze (a few times; paid back later)"),
-            ("n", "skip this change; on an exercise, not done"),
+            ("n", "skip this change; on an exercise, skip it"),
             ("esc", "close the card (the prompt lapses by itself)"),
         ],
     ),
@@ -47,6 +47,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("enter", "press the form's button (Save, Add, Recommend, Connect)"),
             ("up / down", "stay in the field: they never move the desk there"),
+            ("1 .. 5", "digits in a field; after esc, sections again"),
         ],
     ),
 ]

@@ -23,7 +23,8 @@ class TransitionScreen(ModalScreen[None]):
 
     ``on_answer`` says whether the schedule still asks for the answer: when it does not
     (the prompt lapsed, another face answered) the card closes.  Its countdowns run on the
-    schedule's clock (``now``), so they agree with the engine's; Esc always closes it.
+    schedule's clock (``now``), so they agree with the engine's; Esc always closes it
+    (while the desk moves the app's Esc stops the desk first).
     """
 
     DEFAULT_CSS = """
@@ -38,9 +39,13 @@ class TransitionScreen(ModalScreen[None]):
     #buttons Button { margin: 0 1; min-width: 10; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The prompt's keys; the exercise's take over once it starts (check_action), so
+        # that the key bar shows the keys that work now.
         Binding("y,enter", "answer('confirm')", "Confirm"),
         Binding("s", "answer('snooze')", "Snooze"),
         Binding("n", "answer('skip')", "Skip"),
+        Binding("y,enter", "exercise('done')", "Done"),
+        Binding("n", "exercise('not-done')", "Skip it"),
         Binding("escape", "close", "Close"),
         # The app's Stop works everywhere (a priority key); shown here so it is seen.
         Binding("space", "app.stop", "Stop"),
@@ -149,6 +154,7 @@ class TransitionScreen(ModalScreen[None]):
             self.dismiss()
             return
         self.exercising, self.moving = True, False
+        self.refresh_bindings()
         self.deadline = self.now() + self.exercise.duration_s
         self.query_one("#title", Label).update(self.exercise.name)
         self.query_one("#steps", Static).update(self._exercise_text().removeprefix("Then: "))
@@ -167,6 +173,7 @@ class TransitionScreen(ModalScreen[None]):
         if phase is Phase.MOVING:
             if not self.moving:
                 self.moving = True
+                self.refresh_bindings()
                 self.query_one("#countdown", Label).update(self._countdown_text())
                 for button in self.query(Button):
                     button.disabled = True
@@ -174,6 +181,16 @@ class TransitionScreen(ModalScreen[None]):
         # Skipped, snoozed or lapsed; the move failed; or it arrived with no exercise to show
         # (an exercise comes before the step that ends the move, and keeps the card).
         self.dismiss()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "answer":
+            return not (self.exercising or self.moving)  # a move under way is past answering
+        if action == "exercise":
+            return self.exercising
+        return True
+
+    def action_exercise(self, answer: str) -> None:
+        self._finish(answer)
 
     def action_close(self) -> None:
         """Out of the way: a prompt left open lapses by itself; a move goes on (Space stops
@@ -189,6 +206,7 @@ class TransitionScreen(ModalScreen[None]):
             self.dismiss()  # nothing is asked any more: the card has no business staying
         elif answer == "confirm":
             self.moving = True
+            self.refresh_bindings()
             self.query_one("#countdown", Label).update(self._countdown_text())
             for button in self.query(Button):
                 button.disabled = True
