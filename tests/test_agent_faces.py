@@ -201,15 +201,17 @@ async def _interface_with_others(url: str) -> None:
         assert isinstance(desk, RemoteDesk)
         await pilot.press("t")
         await _until(desk, lambda s: not s.moving and abs(s.height_mm - 1100.0) <= 1)
-        other = await asyncio.to_thread(_deskctl, "--desk", url, "move", "90cm")
+        other = await asyncio.to_thread(_deskctl, "--desk", url, "move", "65cm")
         assert other.returncode == 0, other.stderr
-        await _until(desk, lambda s: not s.moving and abs(s.height_mm - 900.0) <= 1)
-        await pilot.press("s")
+        await _until(desk, lambda s: not s.moving and abs(s.height_mm - 650.0) <= 1)
+        # The longest move the desk has, so that a new process's stop finds it moving
+        # however slowly that process starts.
+        await pilot.press("t")
         await _until(desk, lambda s: s.moving)
         stopped = await asyncio.to_thread(_deskctl, "--desk", url, "stop")
         assert stopped.returncode == 0, stopped.stderr
         rest = await _until(desk, lambda s: not s.moving)
-        assert 730.0 < rest.height_mm < 900.0  # short of the sitting height
+        assert 660.0 < rest.height_mm < 1090.0  # short of the standing height
 
 
 def _deskctl(*args: str) -> subprocess.CompletedProcess[str]:
