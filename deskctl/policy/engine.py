@@ -20,12 +20,18 @@ The rules, in short:
 * Moving the desk by hand is accepted: the new posture starts a new bout.
 * Time away from the desk is a natural break: the cycle starts afresh on return.
 * Standing is capped per bout and per day.
+* A change that falls in a meeting (``Settings.busy_until``) or while the desktop is
+  set not to disturb (``Settings.do_not_disturb``) is postponed to the meeting's end,
+  not dropped: no prompt and no automatic move during it, and the next bout is timed
+  from the change when it is made.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -177,6 +183,14 @@ Action = Prompt | Move | ShowExercise | Notify | Record
 # -- configuration and state --------------------------------------------------------------------
 
 
+def _free(_: float) -> float | None:
+    return None
+
+
+def _undisturbed() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Settings:
     rhythm: Rhythm = field(default_factory=Rhythm)
@@ -201,6 +215,10 @@ class Settings:
     skip_exercises: tuple[str, ...] = ()
     longest_exercise_s: float = 120.0
     library: Library = field(default_factory=library)
+    busy_until: Callable[[float], float | None] = _free
+    """Meetings: when the busy stretch a moment falls in ends; None when it is free."""
+    do_not_disturb: Callable[[], bool] = _undisturbed
+    """Whether the desktop is set not to disturb now: a meeting with no known end."""
 
     def goal_s(self, day: dt.date) -> float:
         """The day's goal of standing and moving, within what its working hours allow."""
@@ -235,6 +253,9 @@ class State:
     outcome: str | None = None
     """How the last prompt ended: confirmed, snoozed, skipped, lapsed, away, automatic or
     by hand (None while one is open, or before the first)."""
+    postponed_at: float | None = None
+    """When the change now waiting for a meeting to end was first due (None: none waits).
+    With ``due`` None it waits for do-not-disturb to end."""
 
     @property
     def next_wake(self) -> float | None:
@@ -284,6 +305,7 @@ class Engine:
         bouts: list[tuple[Posture, float, float]] = []
         posture, t = state.posture, now
         ends = state.due if state.phase is Phase.AT_DESK and state.due else None
+        ends = None if ends is None else self._after_meetings(ends)
         cap = self.settings.rhythm.daily_standing_cap_s
         while t < until:
             working = self._working_range(t)
@@ -294,7 +316,7 @@ class Engine:
                 t, ends = begins, None
                 continue
             if ends is None or ends <= t:
-                ends = t + self._bout_s(state, posture, t)
+                ends = self._after_meetings(t + self._bout_s(state, posture, t))
             stop = min(ends, working[1], until)
             bouts.append((posture, t, stop))
             if posture is Posture.STAND:
@@ -305,6 +327,20 @@ class Engine:
                 ends = None
             t = stop
         return bouts
+
+    def _after_meetings(self, moment: float) -> float:
+        """When a change due at ``moment`` can be made: at the end of the meeting (or of
+        back-to-back meetings) it falls in."""
+        ends = self.settings.busy_until(moment)
+        return moment if ends is None or ends <= moment else ends
+
+    def _meeting_ends(self, now: float) -> float | None:
+        """When the meeting under way ends (``math.inf``: do not disturb, with no known
+        end); None when there is none."""
+        if self.settings.do_not_disturb():
+            return math.inf
+        ends = self.settings.busy_until(now)
+        return ends if ends is not None and ends > now else None
 
     def present(self, state: State, now: float) -> bool:
         last = state.last_activity
@@ -343,7 +379,8 @@ class Engine:
         # Moving or blocked: that finishes first; wake at the next change of working time.
         boundary = self._next_start(now) if working is None else working[1]
         state = dataclasses.replace(state, boundary=boundary)
-        if state.phase is Phase.AT_DESK and state.due is not None and now >= state.due:
+        due = state.due if state.due is not None else state.postponed_at
+        if state.phase is Phase.AT_DESK and due is not None and now >= due:
             return self._prompt(state, now)
         prompt_over = state.prompt_until is not None and now >= state.prompt_until
         if state.phase is Phase.PROMPT and prompt_over:
@@ -366,6 +403,7 @@ class Engine:
             prompt_until=None,
             target=None,
             boundary=self._next_start(now),
+            postponed_at=None,
         )
         return state, [*actions, Record("posture", "off", "work ends")]
 
@@ -386,6 +424,9 @@ class Engine:
             return dataclasses.replace(state, due=due), [
                 Record("transition", "capped", "the day's standing cap is reached")
             ]
+        ends = self._meeting_ends(now)
+        if ends is not None:
+            return self._postpone(state, now, ends)
         settings = self.settings
         exercise = settings.library.pick(
             target,
@@ -405,6 +446,7 @@ class Engine:
             auto=auto,
             prompt_until=now + wait,
             outcome=None,
+            postponed_at=None,
         )
         left = settings.max_snoozes - state.snoozes
         return state, [
@@ -412,8 +454,19 @@ class Engine:
             Record("transition", "prompted", target.value),
         ]
 
+    def _postpone(self, state: State, now: float, ends: float) -> Step:
+        """No change during a meeting: ask again the moment it ends."""
+        state = self._back_to_desk(state, due=None if math.isinf(ends) else ends)
+        first = now if state.postponed_at is None else state.postponed_at
+        state = dataclasses.replace(state, postponed_at=first)
+        meeting = not math.isinf(ends)
+        why = f"a meeting until {self._local(ends):%H:%M}" if meeting else "do not disturb"
+        return state, [Record("transition", "postponed", why)]
+
     def _prompt_ran_out(self, state: State, now: float) -> Step:
         target = state.target or Posture.STAND
+        if state.auto and self.present(state, now) and (ends := self._meeting_ends(now)):
+            return self._postpone(state, now, ends)  # the warning ran into a meeting
         if state.auto and self.present(state, now):
             state = dataclasses.replace(
                 state, phase=Phase.MOVING, prompt_until=None, outcome="automatic"
@@ -428,7 +481,7 @@ class Engine:
             return back, [Record("transition", "lapsed", "nobody at the desk"), *actions]
         return back, [Record("transition", "lapsed", "no answer")]
 
-    def _back_to_desk(self, state: State, due: float) -> State:
+    def _back_to_desk(self, state: State, due: float | None) -> State:
         return dataclasses.replace(
             state, phase=Phase.AT_DESK, due=due, prompt_until=None, target=None, auto=False
         )
@@ -534,6 +587,7 @@ class Engine:
             auto=False,
             snoozes=0,
             last_activity=now if cause == "manual" else state.last_activity,
+            postponed_at=None,
         )
         state = dataclasses.replace(state, due=now + self._bout_s(state, posture, now), debt_s=debt)
         actions.append(Record("posture", posture.value, cause))
