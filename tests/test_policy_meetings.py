@@ -34,10 +34,14 @@ def test_a_change_due_in_a_meeting_waits_for_its_end() -> None:
     desk.run_until(at(0, 12))
     assert postponed(desk) == [(at(0, 9, 20), "a meeting until 09:45")]
     assert not [t for t in prompts(desk) if at(0, 9, 15) <= t < at(0, 9, 45)]
-    assert prompts(desk)[:3] == [at(0, 9, 45), at(0, 9, 55), at(0, 10, 15)]
-    # The plan adapts: the standing bout runs from the postponed change, 8 + 2 minutes.
+    # The plan adapts: the standing bout runs from the postponed change, and makes up for
+    # the standing the meeting took: a third of its 25 minutes (10 of every 30) on top of
+    # the bout's 8 + 2 minutes.
+    up = (10 + 25 / 3) * 60
+    assert prompts(desk)[:3] == [at(0, 9, 45), at(0, 9, 45) + up, at(0, 10, 5) + up]
     stands = [t for t, a in desk.log if isinstance(a, Record) and a.what == "stand"]
-    assert stands[0] == at(0, 9, 45)
+    assert stands[:2] == [at(0, 9, 45), at(0, 10, 5) + up]
+    assert desk.state.owed_s == 0.0
 
 
 def test_back_to_back_meetings_are_waited_out_together() -> None:

@@ -253,6 +253,9 @@ class State:
     outcome: str | None = None
     """How the last prompt ended: confirmed, snoozed, skipped, lapsed, away, automatic or
     by hand (None while one is open, or before the first)."""
+    owed_s: float = 0.0
+    """Standing the day's meetings kept the person from: the next standing bouts are
+    longer by it (each at most twice its length, within the bout cap)."""
     postponed_at: float | None = None
     """When the change now waiting for a meeting to end was first due (None: none waits).
     With ``due`` None it waits for do-not-disturb to end."""
@@ -296,7 +299,8 @@ class Engine:
             bout = rhythm.sit_s
         else:
             left_today = rhythm.daily_standing_cap_s - state.standing_s
-            bout = min(rhythm.up_bout_s, left_today)
+            longer = min(rhythm.up_bout_s + state.owed_s, 2 * rhythm.up_bout_s)
+            bout = min(longer, rhythm.max_standing_s, left_today)
         return max(self.settings.min_bout_s, bout - state.debt_s.get(posture, 0.0))
 
     def plan(self, state: State, now: float, until: float) -> list[tuple[Posture, float, float]]:
@@ -366,7 +370,7 @@ class Engine:
             # Work ran past midnight: close yesterday's bout where it is.
             state, actions = self._end_bout(state, now)
             state = dataclasses.replace(state, since=now)
-        return dataclasses.replace(state, day=today, standing_s=0.0), actions
+        return dataclasses.replace(state, day=today, standing_s=0.0, owed_s=0.0), actions
 
     def _on_tick(self, state: State, _: Tick, now: float) -> Step:
         working = self._working_range(now)
@@ -427,6 +431,11 @@ class Engine:
         ends = self._meeting_ends(now)
         if ends is not None:
             return self._postpone(state, now, ends)
+        if target is Posture.STAND and state.postponed_at is not None:
+            # The standing the meeting took, at the rhythm's share of each cycle, is owed.
+            share = rhythm.up_bout_s / (rhythm.up_bout_s + rhythm.sit_s)
+            owed = state.owed_s + (now - state.postponed_at) * share
+            state = dataclasses.replace(state, owed_s=owed)
         settings = self.settings
         exercise = settings.library.pick(
             target,
@@ -589,7 +598,11 @@ class Engine:
             last_activity=now if cause == "manual" else state.last_activity,
             postponed_at=None,
         )
-        state = dataclasses.replace(state, due=now + self._bout_s(state, posture, now), debt_s=debt)
+        bout = self._bout_s(state, posture, now)
+        if posture is Posture.STAND:  # what this bout makes up for is no longer owed
+            paid = max(0.0, bout - self.settings.rhythm.up_bout_s)
+            state = dataclasses.replace(state, owed_s=max(0.0, state.owed_s - paid))
+        state = dataclasses.replace(state, due=now + bout, debt_s=debt)
         actions.append(Record("posture", posture.value, cause))
         if exercise is not None:
             recent = (*state.recent, exercise)[-RECENT_EXERCISES:]
