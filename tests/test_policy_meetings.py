@@ -4,12 +4,20 @@ end (not dropped), nothing is asked or moved during it, and the day goes on from
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from test_policy_engine import STARTER, Clocked, at
 
-from deskctl.policy.engine import Activity, Move, Phase, Prompt, Record, Settings, Tick
+from deskctl.policy.calendars import Calendars
+from deskctl.policy.engine import Activity, Engine, Move, Phase, Prompt, Record, Settings, Tick
 from deskctl.policy.exercises import Posture
 from deskctl.policy.meetings import Busy
+from deskctl.policy.schedule import Rhythm
+from deskctl.policy.simulate import Person, Simulation, postponed_changes
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def meetings(*spans: tuple[float, float]) -> Settings:
@@ -110,3 +118,121 @@ def test_the_days_plan_shows_changes_after_meetings() -> None:
         (Posture.STAND, at(0, 9, 45)),
         (Posture.SIT, at(0, 9, 55)),
     ]
+
+
+# -- a month with a realistic calendar ---------------------------------------------------------
+
+MONTH = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//deskctl tests//EN
+BEGIN:VEVENT
+UID:standup
+SUMMARY:Daily stand-up
+DTSTART;TZID=Europe/Berlin:20261123T093000
+DTEND;TZID=Europe/Berlin:20261123T094500
+RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR
+EXDATE;TZID=Europe/Berlin:20261204T093000
+END:VEVENT
+BEGIN:VEVENT
+UID:standup
+RECURRENCE-ID;TZID=Europe/Berlin:20261202T093000
+SUMMARY:Daily stand-up (late)
+DTSTART;TZID=Europe/Berlin:20261202T101000
+DTEND;TZID=Europe/Berlin:20261202T102500
+END:VEVENT
+BEGIN:VEVENT
+UID:team
+SUMMARY:Team meeting
+DTSTART;TZID=Europe/Berlin:20261124T140000
+DTEND;TZID=Europe/Berlin:20261124T150000
+RRULE:FREQ=WEEKLY;BYDAY=TU
+END:VEVENT
+BEGIN:VEVENT
+UID:planning
+SUMMARY:Planning
+DTSTART:20261126T090000Z
+DTEND:20261126T110000Z
+RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TH
+END:VEVENT
+BEGIN:VEVENT
+UID:one-on-one
+SUMMARY:One-on-one
+DTSTART:20261125T160000
+DTEND:20261125T163000
+RRULE:FREQ=WEEKLY;BYDAY=WE
+END:VEVENT
+BEGIN:VEVENT
+UID:workshop
+SUMMARY:Workshop
+DTSTART;TZID=Europe/Berlin:20261209T130000
+DTEND;TZID=Europe/Berlin:20261209T163000
+END:VEVENT
+BEGIN:VEVENT
+UID:review
+SUMMARY:Design review, back to back with the team meeting
+DTSTART;TZID=Europe/Berlin:20261201T150000
+DTEND;TZID=Europe/Berlin:20261201T153000
+END:VEVENT
+BEGIN:VEVENT
+UID:focus
+SUMMARY:Focus time
+DTSTART;TZID=Europe/Berlin:20261123T130000
+DTEND;TZID=Europe/Berlin:20261123T170000
+RRULE:FREQ=DAILY;COUNT=30
+TRANSP:TRANSPARENT
+END:VEVENT
+BEGIN:VEVENT
+UID:offsite
+SUMMARY:Offsite (all day)
+DTSTART;VALUE=DATE:20261211
+DTEND;VALUE=DATE:20261212
+END:VEVENT
+BEGIN:VEVENT
+UID:cancelled
+SUMMARY:Cancelled retro
+DTSTART;TZID=Europe/Berlin:20261127T100000
+DTEND;TZID=Europe/Berlin:20261127T120000
+STATUS:CANCELLED
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_a_month_of_meetings_no_prompt_in_one_changes_at_their_end_goal_met(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "work.ics"
+    path.write_text(MONTH)
+    said: list[str] = []
+    calendars = Calendars([str(path)], zone=BERLIN, cache_dir=tmp_path, warn=said.append)
+    start = dt.datetime(2026, 11, 23, tzinfo=BERLIN)
+    settings = Settings(
+        rhythm=Rhythm(started=start.date()), timezone=BERLIN, busy_until=calendars.busy_until
+    )
+    # Someone who takes every change when asked, never away: the goal is theirs to meet.
+    person = Person(confirm=1.0, snooze=0, skip=0, hand_moves_per_day=0, breaks_per_day=0)
+    simulation = Simulation(Engine(settings), start.timestamp(), 28, person)
+    simulation.run()
+    history = simulation.history
+    busy = Busy(tuple(calendars.intervals(start.timestamp(), start.timestamp() + 29 * 86400)))
+    assert len(busy.intervals) >= 30
+    assert said == []
+
+    prompted = [t for t, _, what, _ in history.events(0, 2e9, "transition") if what == "prompted"]
+    assert prompted
+    assert not [t for t in prompted if busy.until(t) is not None]
+
+    days = [start.date() + dt.timedelta(days=n) for n in range(28)]
+    waits = [w for day in days for w in postponed_changes(history, day, BERLIN)]
+    assert len(waits) >= 20
+    for wait in waits:
+        ends = busy.until(wait.due)
+        assert ends is not None
+        if wait.asked is None:  # working time ended first: nothing waits overnight
+            assert dt.datetime.fromtimestamp(ends, BERLIN).time() >= dt.time(17, 30)
+        else:
+            assert ends <= wait.asked <= ends + 120, wait
+
+    for stats in simulation.stats():
+        if stats.day.weekday() < 5:
+            assert stats.goal_met, stats
