@@ -106,7 +106,7 @@ async def cmd_simulate(ctx: Context) -> int:
     start = dt.datetime.combine(_first_day(ctx.args.start), dt.time(), zone)
     settings = settings_for(ctx.profile(), start.date(), timezone=zone)
     if calendars:
-        settings = dataclasses.replace(settings, busy_until=calendars.busy_until)
+        settings = dataclasses.replace(settings, meetings=calendars)
     engine = Engine(settings)
     simulation = Simulation(engine, start.timestamp(), days, Person(seed=ctx.args.seed))
     began = time.perf_counter()

@@ -187,22 +187,23 @@ class Server:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                # Noted before answering: the client may look as soon as it has the answer.
                 if server.broken:
-                    self.send_error(500, "Internal Server Error")
                     server.requests.append("500")
+                    self.send_error(500, "Internal Server Error")
                     return
                 if self.headers.get("If-None-Match") == server.etag:
+                    server.requests.append("304")
                     self.send_response(304)
                     self.end_headers()
-                    server.requests.append("304")
                     return
+                server.requests.append("200")
                 self.send_response(200)
                 self.send_header("Content-Type", "text/calendar")
                 self.send_header("ETag", server.etag)
                 self.send_header("Content-Length", str(len(server.body)))
                 self.end_headers()
                 self.wfile.write(server.body)
-                server.requests.append("200")
 
             def log_message(self, *_: object) -> None:
                 pass

@@ -232,12 +232,26 @@ class Calendars:
         None when it falls in none."""
         if not self.sources:
             return None
+        return self._week(int(moment // WINDOW_S)).until(moment)
+
+    until = busy_until
+
+    def next_start(self, moment: float) -> float | None:
+        """When the next meeting after ``moment`` begins, looking a week or two ahead."""
+        if not self.sources:
+            return None
+        for week in (int(moment // WINDOW_S), int(moment // WINDOW_S) + 1):
+            found = self._week(week).next_start(moment)
+            if found is not None:
+                return found
+        return None
+
+    def _week(self, week: int) -> Busy:
         self._check()
-        week = int(moment // WINDOW_S)
         busy = self._weeks.get(week)
         if busy is None:
             busy = self._weeks[week] = self._expand(week * WINDOW_S, (week + 1) * WINDOW_S)
-        return busy.until(moment)
+        return busy
 
     def intervals(self, start: float, end: float) -> list[Interval]:
         """Every busy stretch overlapping ``[start, end)``."""

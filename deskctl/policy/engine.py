@@ -20,10 +20,12 @@ The rules, in short:
 * Moving the desk by hand is accepted: the new posture starts a new bout.
 * Time away from the desk is a natural break: the cycle starts afresh on return.
 * Standing is capped per bout and per day.
-* A change that falls in a meeting (``Settings.busy_until``) or while the desktop is
+* A change that falls in a meeting (``Settings.meetings``) or while the desktop is
   set not to disturb (``Settings.do_not_disturb``) is postponed to the meeting's end,
   not dropped: no prompt and no automatic move during it, and the next bout is timed
-  from the change when it is made.
+  from the change when it is made.  The standing a meeting took is made up by longer
+  standing bouts; a standing bout ends a minute before a meeting begins, and nobody is
+  asked to stand up for less than the shortest bout before one.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from deskctl.policy.exercises import Library, Posture, library
+from deskctl.policy.meetings import NO_MEETINGS, Meetings
 from deskctl.policy.schedule import SHORTEST_BOUT_S, Rhythm, WorkingHours, daily_goal_s
 
 RECENT_EXERCISES = 5
+MEETING_LEAD_S = 60.0
+"""A standing bout ends this long before a meeting: time to be asked and to sit down."""
 
 
 class Phase(StrEnum):
@@ -183,10 +188,6 @@ Action = Prompt | Move | ShowExercise | Notify | Record
 # -- configuration and state --------------------------------------------------------------------
 
 
-def _free(_: float) -> float | None:
-    return None
-
-
 def _undisturbed() -> bool:
     return False
 
@@ -215,8 +216,8 @@ class Settings:
     skip_exercises: tuple[str, ...] = ()
     longest_exercise_s: float = 120.0
     library: Library = field(default_factory=library)
-    busy_until: Callable[[float], float | None] = _free
-    """Meetings: when the busy stretch a moment falls in ends; None when it is free."""
+    meetings: Meetings = NO_MEETINGS
+    """The person's meetings, from their calendars."""
     do_not_disturb: Callable[[], bool] = _undisturbed
     """Whether the desktop is set not to disturb now: a meeting with no known end."""
 
@@ -255,7 +256,7 @@ class State:
     by hand (None while one is open, or before the first)."""
     owed_s: float = 0.0
     """Standing the day's meetings kept the person from: the next standing bouts are
-    longer by it (each at most twice its length, within the bout cap)."""
+    longer by it (within the cap of a standing bout)."""
     postponed_at: float | None = None
     """When the change now waiting for a meeting to end was first due (None: none waits).
     With ``due`` None it waits for do-not-disturb to end."""
@@ -293,15 +294,25 @@ class Engine:
         begins = self.settings.hours.next_start(self._local(now))
         return None if begins is None else begins.timestamp()
 
-    def _bout_s(self, state: State, posture: Posture, now: float) -> float:
+    def _bout_s(
+        self, state: State, posture: Posture, now: float, *, before_meetings: bool = True
+    ) -> float:
         rhythm = self.settings.rhythm
         if posture is Posture.SIT:
             bout = rhythm.sit_s
         else:
             left_today = rhythm.daily_standing_cap_s - state.standing_s
-            longer = min(rhythm.up_bout_s + state.owed_s, 2 * rhythm.up_bout_s)
-            bout = min(longer, rhythm.max_standing_s, left_today)
+            bout = min(rhythm.up_bout_s + state.owed_s, rhythm.max_standing_s, left_today)
+            # Seated before the next meeting: the bout ends a minute before it begins.
+            begins = self._free_for(now) if before_meetings else None
+            if begins is not None and begins >= self.settings.min_bout_s:
+                bout = min(bout, begins)
         return max(self.settings.min_bout_s, bout - state.debt_s.get(posture, 0.0))
+
+    def _free_for(self, now: float) -> float | None:
+        """How long until the time to get ready for the next meeting (None: none known)."""
+        begins = self.settings.meetings.next_start(now)
+        return None if begins is None else begins - MEETING_LEAD_S - now
 
     def plan(self, state: State, now: float, until: float) -> list[tuple[Posture, float, float]]:
         """The bouts ahead from ``now`` to ``until`` if every change is taken when due:
@@ -335,7 +346,7 @@ class Engine:
     def _after_meetings(self, moment: float) -> float:
         """When a change due at ``moment`` can be made: at the end of the meeting (or of
         back-to-back meetings) it falls in."""
-        ends = self.settings.busy_until(moment)
+        ends = self.settings.meetings.until(moment)
         return moment if ends is None or ends <= moment else ends
 
     def _meeting_ends(self, now: float) -> float | None:
@@ -343,7 +354,7 @@ class Engine:
         end); None when there is none."""
         if self.settings.do_not_disturb():
             return math.inf
-        ends = self.settings.busy_until(now)
+        ends = self.settings.meetings.until(now)
         return ends if ends is not None and ends > now else None
 
     def present(self, state: State, now: float) -> bool:
@@ -414,8 +425,13 @@ class Engine:
     def _end_bout(self, state: State, now: float) -> Step:
         """Count a finished bout (standing time adds up towards the daily cap)."""
         if state.posture is Posture.STAND and state.phase not in (Phase.OFF, Phase.AWAY):
+            stood = max(0.0, now - state.since)
+            # Standing beyond the usual bout pays back what meetings took.
+            paid = max(0.0, stood - self.settings.rhythm.up_bout_s)
             state = dataclasses.replace(
-                state, standing_s=state.standing_s + max(0.0, now - state.since)
+                state,
+                standing_s=state.standing_s + stood,
+                owed_s=max(0.0, state.owed_s - paid),
             )
         return state, []
 
@@ -429,11 +445,18 @@ class Engine:
                 Record("transition", "capped", "the day's standing cap is reached")
             ]
         ends = self._meeting_ends(now)
+        free_for = self._free_for(now)
+        short = free_for is not None and free_for < self.settings.min_bout_s
+        if ends is None and target is Posture.STAND and short:
+            # Too little time to stand before the next meeting: stand up after it.
+            begins = self.settings.meetings.next_start(now)
+            ends = None if begins is None else self._after_meetings(begins)
         if ends is not None:
             return self._postpone(state, now, ends)
         if target is Posture.STAND and state.postponed_at is not None:
-            # The standing the meeting took, at the rhythm's share of each cycle, is owed.
-            share = rhythm.up_bout_s / (rhythm.up_bout_s + rhythm.sit_s)
+            # Each minute sat beyond the bout owes the standing the rhythm pairs with a
+            # minute of sitting, so that the day keeps its ratio of sitting to standing.
+            share = rhythm.up_bout_s / rhythm.sit_s
             owed = state.owed_s + (now - state.postponed_at) * share
             state = dataclasses.replace(state, owed_s=owed)
         settings = self.settings
@@ -599,9 +622,10 @@ class Engine:
             postponed_at=None,
         )
         bout = self._bout_s(state, posture, now)
-        if posture is Posture.STAND:  # what this bout makes up for is no longer owed
-            paid = max(0.0, bout - self.settings.rhythm.up_bout_s)
-            state = dataclasses.replace(state, owed_s=max(0.0, state.owed_s - paid))
+        if posture is Posture.STAND:
+            # What a meeting cuts off this bout is owed too.
+            uncut = self._bout_s(state, posture, now, before_meetings=False)
+            state = dataclasses.replace(state, owed_s=state.owed_s + uncut - bout)
         state = dataclasses.replace(state, due=now + bout, debt_s=debt)
         actions.append(Record("posture", posture.value, cause))
         if exercise is not None:

@@ -20,8 +20,19 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 Interval = tuple[float, float]
+
+
+class Meetings(Protocol):
+    """What the schedule asks of the person's meetings."""
+
+    def until(self, moment: float) -> float | None:
+        """When the busy stretch ``moment`` falls in ends; None when it falls in none."""
+
+    def next_start(self, moment: float) -> float | None:
+        """When the next busy stretch after ``moment`` begins (None: none is known)."""
 
 
 class CalendarError(ValueError):
@@ -109,6 +120,14 @@ class Busy:
         if index >= 0 and moment < self.intervals[index][1]:
             return self.intervals[index][1]
         return None
+
+    def next_start(self, moment: float) -> float | None:
+        """When the next busy stretch after ``moment`` begins."""
+        index = bisect.bisect_right(self._starts, moment)
+        return self._starts[index] if index < len(self._starts) else None
+
+
+NO_MEETINGS = Busy()
 
 
 def _short(error: BaseException) -> str:
