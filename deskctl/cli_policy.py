@@ -259,6 +259,7 @@ async def _follow_in_agent(ctx: Context, desk: RemoteDesk, heights: Heights, sho
 
 async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView) -> None:
     """Direct mode: the schedule runs in this process."""
+    from deskctl.policy.calendars import with_calendars
     from deskctl.policy.engine import Confirm, Engine, ExerciseDone, Skip, Snooze
     from deskctl.policy.prefs import settings_for
     from deskctl.policy.runner import Runner, xprintidle_seconds
@@ -268,6 +269,12 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: RunView
     try:
         started = history.first_day(zone) or dt.date.today()
         settings = settings_for(ctx.profile(), started, timezone=zone, auto_move=ctx.args.auto)
+        settings = with_calendars(
+            settings,
+            ctx.profile(),
+            state_dir=ctx.paths.state_dir,
+            warn=lambda line: ctx.warn([line]),
+        )
         runner = Runner(
             desk,
             Engine(settings),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +61,37 @@ def test_a_profile_names_its_calendars(tmp_path: Path) -> None:
     bad = deskctl("profile", "set", "ana", "calendars=ftp://example.org/a.ics")
     assert bad.returncode == 2
     assert "is no calendar" in bad.stderr
+
+
+def test_run_says_in_one_line_that_a_calendar_cannot_be_read_and_goes_on(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "gone.ics"
+    assert (
+        deskctl("profile", "new", "bo", "--sit", "72cm", "--stand", "110cm", "--use").returncode
+        == 0
+    )
+    assert deskctl("profile", "set", "bo", f"calendars={missing}").returncode == 0
+    runner = subprocess.Popen(
+        [DESKCTL, "--profile", "bo", "--desk", "sim://meetings?speed=50", "run", "--no-notify"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TZ": "Europe/Berlin"},
+    )
+    assert runner.stdout is not None
+    said = []
+    for _ in range(4):  # bounded, so that a run that never says it fails rather than hangs
+        ready, _, _ = select.select([runner.stdout], [], [], 30)
+        said.append(runner.stdout.readline() if ready else "")
+        if "calendar" in said[-1]:
+            break
+    runner.send_signal(signal.SIGINT)
+    assert runner.wait(timeout=30) == 0
+    line = next(line for line in said if "calendar" in line)
+    assert line.rstrip().endswith(
+        f"calendar {missing}: cannot read it (No such file or directory); "
+        "the schedule goes on without it"
+    )
+    assert sum("calendar" in line for line in said) == 1

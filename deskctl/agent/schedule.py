@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING, Any
 
 from deskctl.errors import DeskctlError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from deskctl.agent.held import HeldDesk
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from deskctl.desk import Desk
     from deskctl.policy.engine import Action, Event, Settings, State
     from deskctl.policy.runner import Heights, Runner
+    from deskctl.profiles.model import Profile
 
 
 class Schedule:
@@ -93,7 +97,20 @@ class Schedule:
         history = self.held.agent.history()
         zone = local_timezone()
         started = history.first_day(zone) or dt.date.today()
-        return settings_for(person, started, schedule=prefs, timezone=zone, auto_move=auto)
+        settings = settings_for(person, started, schedule=prefs, timezone=zone, auto_move=auto)
+        return self._with_meetings(settings, person)
+
+    def _with_meetings(self, settings: Settings, person: Profile | None) -> Settings:
+        """The person's calendars: a calendar that cannot be read is said on every face."""
+        from deskctl.policy.calendars import with_calendars
+        from deskctl.policy.engine import Notify
+
+        def warn(line: str) -> None:
+            log.warning("%s", line)
+            self._show(Notify(line))
+
+        state_dir = self.held.agent.paths.state_dir
+        return with_calendars(settings, person, state_dir=state_dir, warn=warn)
 
     def unfollow(self, session: Session) -> None:
         if session not in self.followers:

@@ -14,19 +14,23 @@ URL, and what is wrong), said once until it changes; the others go on without it
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deskctl.errors import DeskctlError
 from deskctl.policy.meetings import Busy, CalendarError, Interval, busy_intervals
+
+if TYPE_CHECKING:
+    from deskctl.policy.engine import Settings
+    from deskctl.profiles.model import Profile
 
 REFRESH_S = 15 * 60.0
 """A URL is fetched at most this often."""
@@ -142,6 +146,9 @@ class CalendarUrl:
 
     def refresh(self) -> None:
         """Fetch now: a new copy, or the server's word that it has not changed."""
+        import urllib.error
+        import urllib.request
+
         headers = {"User-Agent": "deskctl", "Accept": "text/calendar, */*"}
         if self._data is not None:
             if isinstance(etag := self._meta.get("etag"), str):
@@ -227,6 +234,10 @@ class Calendars:
     def __bool__(self) -> bool:
         return bool(self.sources)
 
+    def look(self) -> None:
+        """Read every calendar now (saying what cannot be), as the schedule starts."""
+        self._check()
+
     def busy_until(self, moment: float) -> float | None:
         """When the meeting ``moment`` falls in ends (back-to-back meetings are one);
         None when it falls in none."""
@@ -295,3 +306,16 @@ class Calendars:
         self._said[source] = problem
         kind = "calendar" if not is_url(source) else "calendar URL"
         self.warn(f"{kind} {shown(source)}: {problem}")
+
+
+def with_calendars(
+    settings: Settings, profile: Profile | None, *, state_dir: Path, warn: Warn
+) -> Settings:
+    """The engine's settings with the meetings of the calendars the profile names."""
+    if profile is None or not profile.calendars:
+        return settings
+    calendars = Calendars(
+        profile.calendars, zone=settings.timezone, cache_dir=state_dir / "calendars", warn=warn
+    )
+    calendars.look()
+    return dataclasses.replace(settings, meetings=calendars)
