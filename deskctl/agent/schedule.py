@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from deskctl.agent.held import HeldDesk
     from deskctl.agent.server import Session
     from deskctl.desk import Desk
+    from deskctl.policy.dnd import DoNotDisturb
     from deskctl.policy.engine import Action, Event, Settings, State
     from deskctl.policy.runner import Heights, Runner
     from deskctl.profiles.model import Profile
@@ -30,6 +32,7 @@ class Schedule:
         self.runner: Runner | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
+        self._dnd: DoNotDisturb | None = None
 
     @property
     def running(self) -> bool:
@@ -52,6 +55,10 @@ class Schedule:
 
         if self._stopping is not None:
             await self._stopping
+        if self._dnd is None:
+            from deskctl.policy.dnd import followed
+
+            self._dnd = await followed(self._disturbance_changed)
         engine = Engine(self._settings(profile, auto, schedule))
         self.followers.add(session)
         if self.runner is not None and self.running:
@@ -110,7 +117,17 @@ class Schedule:
             self._show(Notify(line))
 
         state_dir = self.held.agent.paths.state_dir
+        if self._dnd is not None:
+            settings = dataclasses.replace(settings, do_not_disturb=self._dnd)
         return with_calendars(settings, person, state_dir=state_dir, warn=warn)
+
+    def _disturbance_changed(self) -> None:
+        """Do-not-disturb turned on or off: the schedule looks again (a change it held
+        back is asked for now)."""
+        from deskctl.policy.engine import Tick
+
+        if self.runner is not None and self.running:
+            self.runner.tell(Tick())
 
     def unfollow(self, session: Session) -> None:
         if session not in self.followers:
@@ -127,6 +144,9 @@ class Schedule:
                 await task
         self.runner = None
         self._stopping = None
+        if self._dnd is not None:
+            self._dnd.close()
+            self._dnd = None
         self.held.broadcast({"event": "schedule", "state": None})
         self.held.consider_closing()
 
