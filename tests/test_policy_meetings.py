@@ -3,6 +3,7 @@ end (not dropped), nothing is asked or moved during it, and the day goes on from
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from pathlib import Path
@@ -271,3 +272,26 @@ def test_a_month_of_meetings_no_prompt_in_one_changes_at_their_end_goal_met(
     postures = [(t, what, why) for t, _, what, why in history.events(0, 2e9, "posture")]
     stood = [b[0] - a[0] for a, b in itertools.pairwise(postures) if a[1:] == ("stand", "prompt")]
     assert max(stood) <= 3600
+
+
+def test_run_says_a_change_waits_for_a_meeting_or_for_do_not_disturb() -> None:
+    from test_run_view import Terminal
+
+    terminal = Terminal()
+    quiet = [False]
+    terminal.engine = Engine(
+        dataclasses.replace(
+            terminal.engine.settings,
+            meetings=Busy(((at(0, 9, 15), at(0, 9, 45)),)),
+            do_not_disturb=lambda: quiet[0],
+        )
+    )
+    terminal.now = at(0, 9)
+    terminal.step(Tick())
+    terminal.now = at(0, 9, 20)
+    terminal.step(Tick())
+    assert terminal.lines[-1] == "09:20 sitting; next change (stand up) at 09:45, after a meeting"
+    quiet[0] = True
+    terminal.now = at(0, 9, 45)
+    terminal.step(Tick())
+    assert terminal.lines[-1] == "09:45 sitting; the next change waits until do not disturb is off"
