@@ -173,11 +173,12 @@ def _postponed_line(wait: Postponed, zone: dt.tzinfo) -> str:
         return dt.datetime.fromtimestamp(t, zone).strftime("%H:%M")
 
     asked = f"asked at {clock(wait.asked)}" if wait.asked is not None else "working time ended"
-    return f"postponed {clock(wait.due)} ({wait.why}): {asked}"
+    back = " (you were away: asked when back)" if wait.away and wait.asked is not None else ""
+    return f"postponed {clock(wait.due)} ({wait.why}): {asked}{back}"
 
 
 def _postponed_data(wait: Postponed) -> dict[str, Any]:
-    return {"due": wait.due, "why": wait.why, "asked": wait.asked}
+    return {"due": wait.due, "why": wait.why, "asked": wait.asked, "away": wait.away}
 
 
 def _first_day(text: str | None) -> dt.date:

@@ -37,7 +37,7 @@ def test_simulate_shows_the_changes_meetings_postponed(tmp_path: Path) -> None:
     waits = [wait for day in data["days"] for wait in day["postponed"]]
     assert waits
     assert all(w["asked"] is None or w["asked"] >= w["due"] for w in waits)
-    assert {"due", "why", "asked"} == set(waits[0])
+    assert {"due", "why", "asked", "away"} == set(waits[0])
 
 
 def test_simulate_refuses_a_calendar_it_cannot_read(tmp_path: Path) -> None:

@@ -150,6 +150,8 @@ class Postponed:
     due: float
     why: str
     asked: float | None
+    away: bool = False
+    """The person was away from the desk in between (asked once they were back)."""
 
 
 def postponed_changes(history: History, day: dt.date, zone: dt.tzinfo) -> list[Postponed]:
@@ -173,5 +175,7 @@ def postponed_changes(history: History, day: dt.date, zone: dt.tzinfo) -> list[P
         )
         if asked is not None and ended is not None and ended < asked:
             asked = None
-        found.append(Postponed(t, detail, asked))
+        until = asked if asked is not None else start + 86400
+        away = any(k == "posture" and w == "away" and u < until for u, k, w, _ in later)
+        found.append(Postponed(t, detail, asked, away))
     return found
