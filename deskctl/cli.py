@@ -279,12 +279,18 @@ async def cmd_tui(ctx: Context) -> int:
 
     def settings(name: str | None) -> Any:
         # Called once the desk is there: the schedule's modules load after the first paint.
+        import logging
+
         from deskctl.cli_policy import history_started
         from deskctl.clock import local_timezone
+        from deskctl.policy.calendars import with_calendars
         from deskctl.policy.prefs import settings_for
 
         profile = None if name is None else ctx.profiles.load(name)
-        return settings_for(profile, history_started(ctx), timezone=local_timezone())
+        found = settings_for(profile, history_started(ctx), timezone=local_timezone())
+        # The plan shows changes after meetings; the schedule's runner says what cannot be read.
+        warn = logging.getLogger("deskctl.calendars").warning
+        return with_calendars(found, profile, state_dir=ctx.paths.state_dir, warn=warn)
 
     options = Options(
         url=ctx.entry.url,

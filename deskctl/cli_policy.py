@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -19,8 +20,10 @@ if TYPE_CHECKING:
     from deskctl.desk import Desk
     from deskctl.history import History
     from deskctl.notify import PromptNotifications
+    from deskctl.policy.calendars import Calendars
     from deskctl.policy.engine import Action, Event, Prompt, State
     from deskctl.policy.runner import Heights, Runner
+    from deskctl.policy.simulate import Postponed
     from deskctl.run_view import RunView
 
 ANSWERS = "answers: y stand/sit now, s snooze, n skip; after an exercise: d done, x skipped"
@@ -101,15 +104,21 @@ async def cmd_simulate(ctx: Context) -> int:
     from deskctl.policy.engine import Engine
     from deskctl.policy.exercises import library as exercise_library
     from deskctl.policy.prefs import settings_for
-    from deskctl.policy.simulate import Person, Simulation
+    from deskctl.policy.simulate import Person, Simulation, postponed_changes
     from deskctl.report import change_data, change_line, day_data, render_day
 
     days: int = ctx.args.days
     if not 1 <= days <= 366:
         raise BadInput(f"simulate 1 to 366 days, not {days}")
-    start = dt.datetime.combine(_first_day(ctx.args.start), dt.time(), dt.UTC)
+    calendars = _calendars_for_simulate(ctx)
+    # With calendars, simulated days are in local time, where their meetings fall.
+    zone = local_timezone() if calendars else dt.UTC
+    start = dt.datetime.combine(_first_day(ctx.args.start), dt.time(), zone)
     profile = ctx.profile()
-    engine = Engine(settings_for(profile, start.date()))
+    settings = settings_for(profile, start.date(), timezone=zone)
+    if calendars:
+        settings = dataclasses.replace(settings, meetings=calendars)
+    engine = Engine(settings)
     heights = _simulated_heights(ctx, profile)
     person = Person(seed=ctx.args.seed, nudges_mm=_nudges(ctx, ctx.args.nudge or []))
     simulation = Simulation(engine, start.timestamp(), days, person, heights=heights)
@@ -123,10 +132,11 @@ async def cmd_simulate(ctx: Context) -> int:
         lines.append(simulation.timeline(day.day) + f"  {day.day:%a %d %b}")
     lines.append("")
     library = exercise_library()
-    zone = engine.settings.timezone
     changes = {day.day: simulation.history.changes(day.day, zone) for day in stats}
+    waits = {day.day: postponed_changes(simulation.history, day.day, zone) for day in stats}
     for day in stats:
         lines += render_day(day)
+        lines += [f"    {_postponed_line(wait, zone)}" for wait in waits[day.day]]
         if ctx.args.changes:
             lines += [f"    {change_line(change, library, zone)}" for change in changes[day.day]]
     if person.nudges_mm:
@@ -140,7 +150,10 @@ async def cmd_simulate(ctx: Context) -> int:
         hint = "(--changes lists each change of posture with the exercise paired with it)"
         lines.insert(-1, hint)
     days_data = [
-        day_data(s) | {"changes_made": [change_data(c) for c in changes[s.day]]} for s in stats
+        day_data(s)
+        | {"changes_made": [change_data(c) for c in changes[s.day]]}
+        | ({"postponed": [_postponed_data(w) for w in waits[s.day]]} if calendars else {})
+        for s in stats
     ]
     data: dict[str, Any] = {"days": days_data, "moves": simulation.moves, "speed": speed}
     if simulation.first_suggestion is not None:
@@ -183,6 +196,43 @@ def _first_suggestion_line(ctx: Context, simulation: Any, zone: dt.tzinfo) -> st
     when, suggestion = simulation.first_suggestion
     moment = dt.datetime.fromtimestamp(when, zone).strftime("%a %d %b %H:%M")
     return f"first suggestion, {moment}: {describe(suggestion, ctx.height, zone)}"
+
+
+def _calendars_for_simulate(ctx: Context) -> Calendars | None:
+    """The ``--calendar`` files, each checked now: a simulation of a calendar that cannot be
+    read would say nothing of it."""
+    files: list[str] = ctx.args.calendar or []
+    if not files:
+        return None
+    from deskctl.policy.calendars import CalendarFile, Calendars
+    from deskctl.policy.meetings import CalendarError, busy_intervals
+
+    for name in files:
+        try:
+            busy_intervals(CalendarFile(name).data(), 0, 0, dt.UTC)
+        except CalendarError as error:
+            raise BadInput(f"--calendar {name}: {error}") from None
+    return Calendars(
+        files,
+        zone=local_timezone(),
+        cache_dir=ctx.paths.state_dir / "calendars",
+        warn=lambda line: ctx.warn([line]),
+    )
+
+
+def _postponed_line(wait: Postponed, zone: dt.tzinfo) -> str:
+    """``postponed 09:20 (a meeting until 09:45): asked at 09:45``."""
+
+    def clock(t: float) -> str:
+        return dt.datetime.fromtimestamp(t, zone).strftime("%H:%M")
+
+    asked = f"asked at {clock(wait.asked)}" if wait.asked is not None else "working time ended"
+    back = " (you were away: asked when back)" if wait.away and wait.asked is not None else ""
+    return f"postponed {clock(wait.due)} ({wait.why}): {asked}{back}"
+
+
+def _postponed_data(wait: Postponed) -> dict[str, Any]:
+    return {"due": wait.due, "why": wait.why, "asked": wait.asked, "away": wait.away}
 
 
 def _first_day(text: str | None) -> dt.date:
@@ -282,6 +332,7 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: Shown) 
 
     from deskctl.clock import EpochClock
     from deskctl.drivers.registry import parse_desk_url, physical_key
+    from deskctl.policy.calendars import with_calendars
     from deskctl.policy.engine import Engine
     from deskctl.policy.prefs import settings_for
     from deskctl.policy.runner import Runner
@@ -295,6 +346,12 @@ async def _follow_here(ctx: Context, desk: Desk, heights: Heights, show: Shown) 
     try:
         started = history.first_day(zone) or dt.date.today()
         settings = settings_for(ctx.profile(), started, timezone=zone, auto_move=ctx.args.auto)
+        settings = with_calendars(
+            settings,
+            ctx.profile(),
+            state_dir=ctx.paths.state_dir,
+            warn=lambda line: ctx.warn([line]),
+        )
         runner = Runner(
             desk,
             Engine(settings),
@@ -472,6 +529,12 @@ POLICY_COMMANDS = (
             "--changes",
             action="store_true",
             help="list each change of posture with the exercise paired with it",
+        ),
+        arg(
+            "--calendar",
+            action="append",
+            metavar="FILE",
+            help="an .ics file whose meetings postpone changes (repeatable)",
         ),
     ),
 )

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from deskctl.context import Context
     from deskctl.profiles.model import Profile
 
-LIST_FIELDS = {"desks", "exercises.focus", "exercises.skip"}
+LIST_FIELDS = {"desks", "exercises.focus", "exercises.skip", "calendars"}
 HEIGHT_FIELDS = {"sit", "stand", "body_height"}
 
 

@@ -80,9 +80,11 @@ class RunView:
         if situation == self._told:
             return
         self._told = situation
+        doing = "sitting" if state.posture is Posture.SIT else "standing"
         if state.phase is Phase.AT_DESK and state.due is not None:
-            doing = "sitting" if state.posture is Posture.SIT else "standing"
             self.say(f"{stamp} {doing}; {self._next(state)}", False)
+        elif state.phase is Phase.AT_DESK and state.postponed_at is not None:
+            self.say(f"{stamp} {doing}; the next change waits until do not disturb is off", False)
         elif state.phase is Phase.OFF:
             if state.boundary is None:
                 self.say(f"{stamp} no working hours in the coming week: nothing to ask", False)
@@ -147,7 +149,8 @@ class RunView:
 
     def _next(self, state: State) -> str:
         way = "stand up" if state.posture is Posture.SIT else "sit down"
-        return f"next change ({way}) at {self._when(state.due or self.now())}"
+        after = ", after a meeting" if state.postponed_at is not None else ""
+        return f"next change ({way}) at {self._when(state.due or self.now())}{after}"
 
     def _clock(self, t: float) -> str:
         return dt.datetime.fromtimestamp(t, self.zone).strftime("%H:%M")

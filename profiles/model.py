@@ -199,6 +199,11 @@ class Profile(_Strict):
     presets: PresetSlots = Field(default_factory=PresetSlots)
     schedule: SchedulePrefs = Field(default_factory=SchedulePrefs)
     exercises: ExercisePrefs = Field(default_factory=ExercisePrefs)
+    calendars: list[str] = Field(
+        default_factory=list,
+        description="calendars whose busy events postpone changes of posture: .ics files "
+        "or http(s) URLs",
+    )
 
     @field_validator("name")
     @classmethod
@@ -210,6 +215,15 @@ class Profile(_Strict):
             )
         if value in RESERVED_NAMES:
             raise ValueError(f"{value!r} is reserved for deskctl's own use: choose another name")
+        return value
+
+    @field_validator("calendars")
+    @classmethod
+    def _calendars(cls, value: list[str]) -> list[str]:
+        for source in value:
+            scheme = source.split("://", 1)[0].lower() if "://" in source else None
+            if not source.strip() or scheme not in (None, "http", "https", "webcal"):
+                raise ValueError(f"{source!r} is no calendar: give an .ics file or an http(s) URL")
         return value
 
     @field_validator("body_height")

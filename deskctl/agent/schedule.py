@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING, Any
 
 from deskctl.errors import DeskctlError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from deskctl.agent.held import HeldDesk
     from deskctl.agent.server import Session
     from deskctl.desk import Desk
+    from deskctl.policy.dnd import DoNotDisturb
     from deskctl.policy.engine import Action, Event, Settings, State
     from deskctl.policy.runner import Heights, Runner
+    from deskctl.profiles.model import Profile
 
 
 class Schedule:
@@ -26,6 +32,7 @@ class Schedule:
         self.runner: Runner | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
+        self._dnd: DoNotDisturb | None = None
 
     @property
     def running(self) -> bool:
@@ -48,6 +55,10 @@ class Schedule:
 
         if self._stopping is not None:
             await self._stopping
+        if self._dnd is None:
+            from deskctl.policy.dnd import followed
+
+            self._dnd = await followed(self._disturbance_changed)
         engine = Engine(self._settings(profile, auto, schedule))
         self.followers.add(session)
         if self.runner is not None and self.running:
@@ -96,7 +107,30 @@ class Schedule:
         history = self.held.agent.history()
         zone = local_timezone()
         started = history.first_day(zone) or dt.date.today()
-        return settings_for(person, started, schedule=prefs, timezone=zone, auto_move=auto)
+        settings = settings_for(person, started, schedule=prefs, timezone=zone, auto_move=auto)
+        return self._with_meetings(settings, person)
+
+    def _with_meetings(self, settings: Settings, person: Profile | None) -> Settings:
+        """The person's calendars: a calendar that cannot be read is said on every face."""
+        from deskctl.policy.calendars import with_calendars
+        from deskctl.policy.engine import Notify
+
+        def warn(line: str) -> None:
+            log.warning("%s", line)
+            self._show(Notify(line))
+
+        state_dir = self.held.agent.paths.state_dir
+        if self._dnd is not None:
+            settings = dataclasses.replace(settings, do_not_disturb=self._dnd)
+        return with_calendars(settings, person, state_dir=state_dir, warn=warn)
+
+    def _disturbance_changed(self) -> None:
+        """Do-not-disturb turned on or off: the schedule looks again (a change it held
+        back is asked for now)."""
+        from deskctl.policy.engine import Tick
+
+        if self.runner is not None and self.running:
+            self.runner.tell(Tick())
 
     def unfollow(self, session: Session) -> None:
         if session not in self.followers:
@@ -113,6 +147,9 @@ class Schedule:
                 await task
         self.runner = None
         self._stopping = None
+        if self._dnd is not None:
+            self._dnd.close()
+            self._dnd = None
         self.held.broadcast({"event": "schedule", "state": None})
         self.held.consider_closing()
 

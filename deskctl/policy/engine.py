@@ -20,19 +20,30 @@ The rules, in short:
 * Moving the desk by hand is accepted: the new posture starts a new bout.
 * Time away from the desk is a natural break: the cycle starts afresh on return.
 * Standing is capped per bout and per day.
+* A change that falls in a meeting (``Settings.meetings``) or while the desktop is
+  set not to disturb (``Settings.do_not_disturb``) is postponed to the meeting's end,
+  not dropped: no prompt and no automatic move during it, and the next bout is timed
+  from the change when it is made.  The standing a meeting took is made up by longer
+  standing bouts; a standing bout ends a minute before a meeting begins, and nobody is
+  asked to stand up for less than the shortest bout before one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from deskctl.policy.exercises import Library, Posture, library
+from deskctl.policy.meetings import NO_MEETINGS, Meetings
 from deskctl.policy.schedule import SHORTEST_BOUT_S, Rhythm, WorkingHours, daily_goal_s
 
 RECENT_EXERCISES = 5
+MEETING_LEAD_S = 60.0
+"""A standing bout ends this long before a meeting: time to be asked and to sit down."""
 
 
 class Phase(StrEnum):
@@ -187,6 +198,10 @@ Action = Prompt | Move | ShowExercise | Notify | Record
 # -- configuration and state --------------------------------------------------------------------
 
 
+def _undisturbed() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Settings:
     rhythm: Rhythm = field(default_factory=Rhythm)
@@ -211,6 +226,10 @@ class Settings:
     skip_exercises: tuple[str, ...] = ()
     longest_exercise_s: float = 120.0
     library: Library = field(default_factory=library)
+    meetings: Meetings = NO_MEETINGS
+    """The person's meetings, from their calendars."""
+    do_not_disturb: Callable[[], bool] = _undisturbed
+    """Whether the desktop is set not to disturb now: a meeting with no known end."""
 
     def goal_s(self, day: dt.date) -> float:
         """The day's goal of standing and moving, within what its working hours allow."""
@@ -247,6 +266,12 @@ class State:
     outcome: str | None = None
     """How the last prompt ended: confirmed, snoozed, skipped, lapsed, away, automatic or
     by hand (None while one is open, or before the first)."""
+    owed_s: float = 0.0
+    """Standing the day's meetings kept the person from: the next standing bouts are
+    longer by it (within the cap of a standing bout)."""
+    postponed_at: float | None = None
+    """When the change now waiting for a meeting to end was first due (None: none waits).
+    With ``due`` None it waits for do-not-disturb to end."""
 
     @property
     def next_wake(self) -> float | None:
@@ -281,14 +306,25 @@ class Engine:
         begins = self.settings.hours.next_start(self._local(now))
         return None if begins is None else begins.timestamp()
 
-    def _bout_s(self, state: State, posture: Posture, now: float) -> float:
+    def _bout_s(
+        self, state: State, posture: Posture, now: float, *, before_meetings: bool = True
+    ) -> float:
         rhythm = self.settings.rhythm
         if posture is Posture.SIT:
             bout = rhythm.sit_s
         else:
             left_today = rhythm.daily_standing_cap_s - state.standing_s
-            bout = min(rhythm.up_bout_s, left_today)
+            bout = min(rhythm.up_bout_s + state.owed_s, rhythm.max_standing_s, left_today)
+            # Seated before the next meeting: the bout ends a minute before it begins.
+            begins = self._free_for(now) if before_meetings else None
+            if begins is not None and begins >= self.settings.min_bout_s:
+                bout = min(bout, begins)
         return max(self.settings.min_bout_s, bout - state.debt_s.get(posture, 0.0))
+
+    def _free_for(self, now: float) -> float | None:
+        """How long until the time to get ready for the next meeting (None: none known)."""
+        begins = self.settings.meetings.next_start(now)
+        return None if begins is None else begins - MEETING_LEAD_S - now
 
     def plan(self, state: State, now: float, until: float) -> list[tuple[Posture, float, float]]:
         """The bouts ahead from ``now`` to ``until`` if every change is taken when due:
@@ -296,6 +332,7 @@ class Engine:
         bouts: list[tuple[Posture, float, float]] = []
         posture, t = state.posture, now
         ends = state.due if state.phase is Phase.AT_DESK and state.due else None
+        ends = None if ends is None else self._after_meetings(ends)
         cap = self.settings.rhythm.daily_standing_cap_s
         while t < until:
             working = self._working_range(t)
@@ -306,7 +343,7 @@ class Engine:
                 t, ends = begins, None
                 continue
             if ends is None or ends <= t:
-                ends = t + self._bout_s(state, posture, t)
+                ends = self._after_meetings(t + self._bout_s(state, posture, t))
             stop = min(ends, working[1], until)
             bouts.append((posture, t, stop))
             if posture is Posture.STAND:
@@ -317,6 +354,20 @@ class Engine:
                 ends = None
             t = stop
         return bouts
+
+    def _after_meetings(self, moment: float) -> float:
+        """When a change due at ``moment`` can be made: at the end of the meeting (or of
+        back-to-back meetings) it falls in."""
+        ends = self.settings.meetings.until(moment)
+        return moment if ends is None or ends <= moment else ends
+
+    def _meeting_ends(self, now: float) -> float | None:
+        """When the meeting under way ends (``math.inf``: do not disturb, with no known
+        end); None when there is none."""
+        if self.settings.do_not_disturb():
+            return math.inf
+        ends = self.settings.meetings.until(now)
+        return ends if ends is not None and ends > now else None
 
     def present(self, state: State, now: float) -> bool:
         last = state.last_activity
@@ -342,7 +393,7 @@ class Engine:
             # Work ran past midnight: close yesterday's bout where it is.
             state, actions = self._end_bout(state, now)
             state = dataclasses.replace(state, since=now)
-        return dataclasses.replace(state, day=today, standing_s=0.0), actions
+        return dataclasses.replace(state, day=today, standing_s=0.0, owed_s=0.0), actions
 
     def _on_tick(self, state: State, _: Tick, now: float) -> Step:
         working = self._working_range(now)
@@ -355,7 +406,8 @@ class Engine:
         # Moving or blocked: that finishes first; wake at the next change of working time.
         boundary = self._next_start(now) if working is None else working[1]
         state = dataclasses.replace(state, boundary=boundary)
-        if state.phase is Phase.AT_DESK and state.due is not None and now >= state.due:
+        due = state.due if state.due is not None else state.postponed_at
+        if state.phase is Phase.AT_DESK and due is not None and now >= due:
             return self._prompt(state, now)
         prompt_over = state.prompt_until is not None and now >= state.prompt_until
         if state.phase is Phase.PROMPT and prompt_over:
@@ -378,14 +430,20 @@ class Engine:
             prompt_until=None,
             target=None,
             boundary=self._next_start(now),
+            postponed_at=None,
         )
         return state, [*actions, Record("posture", "off", "work ends")]
 
     def _end_bout(self, state: State, now: float) -> Step:
         """Count a finished bout (standing time adds up towards the daily cap)."""
         if state.posture is Posture.STAND and state.phase not in (Phase.OFF, Phase.AWAY):
+            stood = max(0.0, now - state.since)
+            # Standing beyond the usual bout pays back what meetings took.
+            paid = max(0.0, stood - self.settings.rhythm.up_bout_s)
             state = dataclasses.replace(
-                state, standing_s=state.standing_s + max(0.0, now - state.since)
+                state,
+                standing_s=state.standing_s + stood,
+                owed_s=max(0.0, state.owed_s - paid),
             )
         return state, []
 
@@ -398,6 +456,21 @@ class Engine:
             return dataclasses.replace(state, due=due), [
                 Record("transition", "capped", "the day's standing cap is reached")
             ]
+        ends = self._meeting_ends(now)
+        free_for = self._free_for(now)
+        short = free_for is not None and free_for < self.settings.min_bout_s
+        if ends is None and target is Posture.STAND and short:
+            # Too little time to stand before the next meeting: stand up after it.
+            begins = self.settings.meetings.next_start(now)
+            ends = None if begins is None else self._after_meetings(begins)
+        if ends is not None:
+            return self._postpone(state, now, ends)
+        if target is Posture.STAND and state.postponed_at is not None:
+            # Each minute sat beyond the bout owes the standing the rhythm pairs with a
+            # minute of sitting, so that the day keeps its ratio of sitting to standing.
+            share = rhythm.up_bout_s / rhythm.sit_s
+            owed = state.owed_s + (now - state.postponed_at) * share
+            state = dataclasses.replace(state, owed_s=owed)
         settings = self.settings
         exercise = settings.library.pick(
             target,
@@ -417,6 +490,7 @@ class Engine:
             auto=auto,
             prompt_until=now + wait,
             outcome=None,
+            postponed_at=None,
         )
         left = settings.max_snoozes - state.snoozes
         return state, [
@@ -424,8 +498,19 @@ class Engine:
             Record("transition", "prompted", target.value),
         ]
 
+    def _postpone(self, state: State, now: float, ends: float) -> Step:
+        """No change during a meeting: ask again the moment it ends."""
+        state = self._back_to_desk(state, due=None if math.isinf(ends) else ends)
+        first = now if state.postponed_at is None else state.postponed_at
+        state = dataclasses.replace(state, postponed_at=first)
+        meeting = not math.isinf(ends)
+        why = f"a meeting until {self._local(ends):%H:%M}" if meeting else "do not disturb"
+        return state, [Record("transition", "postponed", why)]
+
     def _prompt_ran_out(self, state: State, now: float) -> Step:
         target = state.target or Posture.STAND
+        if state.auto and self.present(state, now) and (ends := self._meeting_ends(now)):
+            return self._postpone(state, now, ends)  # the warning ran into a meeting
         if state.auto and self.present(state, now):
             state = dataclasses.replace(
                 state, phase=Phase.MOVING, prompt_until=None, outcome="automatic"
@@ -440,7 +525,7 @@ class Engine:
             return back, [Record("transition", "lapsed", "nobody at the desk"), *actions]
         return back, [Record("transition", "lapsed", "no answer")]
 
-    def _back_to_desk(self, state: State, due: float) -> State:
+    def _back_to_desk(self, state: State, due: float | None) -> State:
         return dataclasses.replace(
             state, phase=Phase.AT_DESK, due=due, prompt_until=None, target=None, auto=False
         )
@@ -560,8 +645,14 @@ class Engine:
             auto=False,
             snoozes=0,
             last_activity=now if cause == "manual" else state.last_activity,
+            postponed_at=None,
         )
-        state = dataclasses.replace(state, due=now + self._bout_s(state, posture, now), debt_s=debt)
+        bout = self._bout_s(state, posture, now)
+        if posture is Posture.STAND:
+            # What a meeting cuts off this bout is owed too.
+            uncut = self._bout_s(state, posture, now, before_meetings=False)
+            state = dataclasses.replace(state, owed_s=state.owed_s + uncut - bout)
+        state = dataclasses.replace(state, due=now + bout, debt_s=debt)
         actions.append(Record("posture", posture.value, cause))
         if exercise is not None:
             recent = (*state.recent, exercise)[-RECENT_EXERCISES:]

@@ -172,3 +172,42 @@ class Simulation:
 def _count(chance: random.Random, mean: float) -> int:
     whole = int(mean)
     return whole + (chance.random() < mean - whole)
+
+
+@dataclass(frozen=True)
+class Postponed:
+    """A change of posture that fell in a meeting: when it was due, why it waited, and
+    when it was asked for (None: working time ended first)."""
+
+    due: float
+    why: str
+    asked: float | None
+    away: bool = False
+    """The person was away from the desk in between (asked once they were back)."""
+
+
+def postponed_changes(history: History, day: dt.date, zone: dt.tzinfo) -> list[Postponed]:
+    start = dt.datetime.combine(day, dt.time(), zone).timestamp()
+    events = history.events(start, start + 86400)
+    found = []
+    for index, (t, kind, what, detail) in enumerate(events):
+        if kind != "transition" or what != "postponed":
+            continue
+        later = events[index + 1 :]
+        ended = next((u for u, k, w, _ in later if k == "posture" and w == "off"), None)
+        # Asked for, or not needed: the day's standing was capped, or the person moved.
+        asked = next(
+            (
+                u
+                for u, k, w, d in later
+                if (k == "transition" and w in ("prompted", "capped"))
+                or (k == "posture" and d == "manual")
+            ),
+            None,
+        )
+        if asked is not None and ended is not None and ended < asked:
+            asked = None
+        until = asked if asked is not None else start + 86400
+        away = any(k == "posture" and w == "away" and u < until for u, k, w, _ in later)
+        found.append(Postponed(t, detail, asked, away))
+    return found
