@@ -9,6 +9,7 @@ import itertools
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from test_policy_engine import STARTER, Clocked, at
 
 from deskctl.policy.calendars import Calendars
@@ -229,8 +230,9 @@ END:VCALENDAR
 """
 
 
+@pytest.mark.parametrize("nudges_mm", [{}, {"stand": 15.0}], ids=["as-set", "nudging-up"])
 def test_a_month_of_meetings_no_prompt_in_one_changes_at_their_end_goal_met(
-    tmp_path: Path,
+    tmp_path: Path, nudges_mm: dict[str, float]
 ) -> None:
     path = tmp_path / "work.ics"
     path.write_text(MONTH)
@@ -239,9 +241,26 @@ def test_a_month_of_meetings_no_prompt_in_one_changes_at_their_end_goal_met(
     start = dt.datetime(2026, 11, 23, tzinfo=BERLIN)
     settings = Settings(rhythm=Rhythm(started=start.date()), timezone=BERLIN, meetings=calendars)
     # Someone who takes every change when asked, never away: the goal is theirs to meet.
-    person = Person(confirm=1.0, snooze=0, skip=0, hand_moves_per_day=0, breaks_per_day=0)
-    simulation = Simulation(Engine(settings), start.timestamp(), 28, person)
+    # The second also fine-tunes the standing height 1.5 cm up after every stand.
+    person = Person(
+        confirm=1.0,
+        snooze=0,
+        skip=0,
+        hand_moves_per_day=0,
+        breaks_per_day=0,
+        nudges_mm=nudges_mm,
+    )
+    heights = (720.0, 1100.0)
+    simulation = Simulation(Engine(settings), start.timestamp(), 28, person, heights=heights)
     simulation.run()
+    if nudges_mm:
+        assert simulation.first_suggestion is not None
+        when, suggestion = simulation.first_suggestion
+        assert when - start.timestamp() <= 7 * 86400
+        assert suggestion.posture == "stand"
+        assert suggestion.change_mm == pytest.approx(15.0, abs=3.0)
+    else:
+        assert simulation.first_suggestion is None
     history = simulation.history
     busy = Busy(tuple(calendars.intervals(start.timestamp(), start.timestamp() + 29 * 86400)))
     assert len(busy.intervals) >= 30
