@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import json
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -139,7 +141,10 @@ class CalendarServer:
         self.http.server_close()
 
 
-def idle_run_with_calendars(env: dict[str, str], calendar: Path) -> list[Row]:
+@contextlib.contextmanager
+def calendar_profile(env: dict[str, str], calendar: Path) -> Iterator[list[str]]:
+    """A profile that names ``calendar`` twice, as a file and as a URL on a local web
+    server: the options that choose it."""
     server = CalendarServer(calendar.read_bytes())
     try:
         for command in (
@@ -147,14 +152,38 @@ def idle_run_with_calendars(env: dict[str, str], calendar: Path) -> list[Row]:
             ["profile", "set", "bench", f"calendars={calendar},{server.url}"],
         ):
             subprocess.run([DESKCTL, *command], env=env, capture_output=True, check=True)
-        rows = idle_run(env, ["--profile", "bench"])
+        yield ["--profile", "bench"]
     finally:
         server.close()
+
+
+def idle_run_with_calendars(env: dict[str, str], calendar: Path) -> list[Row]:
+    with calendar_profile(env, calendar) as options:
+        rows = idle_run(env, options)
     return [(f"{row[0]}, with a calendar file and a URL", *row[1:]) for row in rows]
 
 
 def idle_run(env: dict[str, str], options: list[str] | None = None) -> list[Row]:
     """``deskctl run`` and the agent that runs its schedule, idle together."""
+    share, wakes = idle_cost(env, options)
+    return [
+        (
+            f"`deskctl run` and its agent idle for {IDLE_S:.0f} s: CPU time / wall time",
+            f"{share:.3%}",
+            "<= 0.5 %",
+            "yes" if share <= 0.005 else "no",
+        ),
+        (
+            f"`deskctl run` and its agent idle for {IDLE_S:.0f} s: wake-ups",
+            f"{wakes}",
+            "only what the schedule needs (none within a bout)",
+            "yes" if wakes <= 2 else "no",
+        ),
+    ]
+
+
+def idle_cost(env: dict[str, str], options: list[str] | None = None) -> tuple[float, int]:
+    """CPU time over wall time, and wake-ups, of ``deskctl run`` and its agent at rest."""
     process = subprocess.Popen(
         [DESKCTL, *(options or []), "--desk", "sim://bench", "run", "--no-notify"],
         env=env,
@@ -180,20 +209,7 @@ def idle_run(env: dict[str, str], options: list[str] | None = None) -> list[Row]
         process.wait(timeout=30)
     share = sum(a[0] - b[0] for a, b in zip(after, before, strict=True)) / wall
     wakes = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
-    return [
-        (
-            f"`deskctl run` and its agent idle for {IDLE_S:.0f} s: CPU time / wall time",
-            f"{share:.3%}",
-            "<= 0.5 %",
-            "yes" if share <= 0.005 else "no",
-        ),
-        (
-            f"`deskctl run` and its agent idle for {IDLE_S:.0f} s: wake-ups",
-            f"{wakes}",
-            "only what the schedule needs (none within a bout)",
-            "yes" if wakes <= 2 else "no",
-        ),
-    ]
+    return share, wakes
 
 
 def run() -> list[Row]:

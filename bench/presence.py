@@ -1,30 +1,25 @@
-"""The schedule at rest with presence from the desktop: ``deskctl run`` and its agent
-idle for a minute while the agent's schedule follows logind and GNOME's idle monitor on
-a D-Bus of the benchmark's own (a private dbus-daemon, with fake services in another
-process).  CPU time over wall time and wake-ups, from /proc, of deskctl's processes only:
-signals, not polling, so a bout at rest should cost nothing more than without presence.
+"""The schedule at rest with presence from the desktop and the person's calendars:
+``deskctl run`` and its agent idle for a minute while the agent's schedule follows logind
+and GNOME's idle monitor on a D-Bus of the benchmark's own (a private dbus-daemon, with
+fake services in another process) and a profile that names a calendar file and a calendar
+URL.  CPU time over wall time and wake-ups, from /proc, of deskctl's processes only:
+signals, not polling, so a bout at rest should cost nothing more than without them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from isolated import agent_pid, isolated_env
-from policy import cpu_and_wakeups
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from isolated import isolated_env
+from policy import IDLE_S, calendar_profile, idle_cost
+from test_policy_meetings import MONTH
 
 Row = tuple[str, str, str, str]
-DESKCTL = str(Path(sys.executable).with_name("deskctl"))
-SETTLE_S = 5.0
-IDLE_S = 60.0
 
 
 async def serve(address: str) -> None:
@@ -76,7 +71,10 @@ def idle_with_presence() -> list[Row]:
                 XDG_SESSION_ID="c2",
             )
             env.pop("DISPLAY", None)
-            share, wakes = measure(env)
+            calendar = Path(env["XDG_CONFIG_HOME"]) / "meetings.ics"
+            calendar.write_text(MONTH)
+            with calendar_profile(env, calendar) as options:
+                share, wakes = idle_cost(env, options)
         fakes.stdin.close()
         asked_logind, watches, idle_asked = map(int, fakes.stdout.readline().split())
     finally:
@@ -87,8 +85,8 @@ def idle_with_presence() -> list[Row]:
     followed = asked_logind > 0 and watches > 0
     return [
         (
-            f"`deskctl run` and its agent with presence (logind, GNOME) idle for {IDLE_S:.0f} s:"
-            " CPU time / wall time",
+            f"`deskctl run` and its agent with presence (logind, GNOME) and calendars (a file,"
+            f" a URL) idle for {IDLE_S:.0f} s: CPU time / wall time",
             f"{share:.3%}",
             "<= 0.2 %",
             "yes" if share <= 0.002 and followed else "no",
@@ -100,35 +98,6 @@ def idle_with_presence() -> list[Row]:
             "yes" if wakes <= 2 and followed else "no",
         ),
     ]
-
-
-def measure(env: dict[str, str]) -> tuple[float, int]:
-    process = subprocess.Popen(
-        [DESKCTL, "--desk", "sim://bench", "run", "--no-notify"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        process.stdout.readline()  # it has started
-        time.sleep(SETTLE_S)
-        agent = agent_pid(Path(env["XDG_RUNTIME_DIR"]) / "deskctl")
-        assert agent is not None
-        pids = (process.pid, agent)
-        before = [cpu_and_wakeups(pid) for pid in pids]
-        began = time.monotonic()
-        time.sleep(IDLE_S)
-        after = [cpu_and_wakeups(pid) for pid in pids]
-        wall = time.monotonic() - began
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    share = sum(a[0] - b[0] for a, b in zip(after, before, strict=True)) / wall
-    wakes = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
-    return share, wakes
 
 
 def run() -> list[Row]:
