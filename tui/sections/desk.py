@@ -1,5 +1,5 @@
-"""The Desk section: the height in digits and on a gauge, what the desk does, who is at it,
-its presets, and the buttons that move it."""
+"""The Desk section: the height in digits and on a gauge, what the desk does, who is at it
+(and a height suggested for them), its presets, and the buttons that move it."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class DeskSection(Horizontal):
     DeskSection #status, DeskSection #profile-line, DeskSection #presets {
         height: auto; color: $text-muted;
     }
+    DeskSection #suggested-line { height: auto; display: none; color: $accent; }
+    DeskSection #suggested-line.-shown { display: block; }
     DeskSection #moves { height: 3; }
     DeskSection #moves PressButton { margin-right: 1; }
     DeskSection #holds { height: 3; }
@@ -62,6 +64,7 @@ class DeskSection(Horizontal):
             yield Digits("--.-", id="height")
             yield Label("connecting...", id="status")
             yield Label("", id="profile-line")
+            yield Label("", id="suggested-line")
             with Horizontal(id="moves"):
                 yield PressButton("Sit (s)", id="sit")
                 yield PressButton("Stand (t)", id="stand")
@@ -89,6 +92,12 @@ class DeskSection(Horizontal):
         self.query_one("#profile-line", Label).update(
             f"{who}: sit {format_height(sit_mm, unit)}, stand {format_height(stand_mm, unit)}"
         )
+
+    def show_suggested(self, line: str) -> None:
+        """A height suggested from the person's fine-tunes, in one line (empty: none)."""
+        label = self.query_one("#suggested-line", Label)
+        label.update(line)
+        label.set_class(bool(line), "-shown")
 
     def show_presets(self, line: str) -> None:
         self.query_one("#presets", Label).update(line)

@@ -1,5 +1,6 @@
-"""The People section: who is at the desk, their heights (typed, captured from the desk or
-recommended from body height), and a new person."""
+"""The People section: who is at the desk, the heights suggested from their fine-tunes,
+their heights (typed, captured from the desk or recommended from body height), and a new
+person."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
+
+from deskctl.tui.sections.suggested import SuggestedHeights
 
 
 class PeopleSection(VerticalScroll):
@@ -62,6 +65,7 @@ class PeopleSection(VerticalScroll):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Select[str]([], prompt="who is at the desk", id="who")
+            yield SuggestedHeights()
             for posture, example in (("sit", "72cm"), ("stand", "110cm")):
                 with Horizontal(classes="row"):
                     yield Label(posture)
@@ -96,6 +100,10 @@ class PeopleSection(VerticalScroll):
     def show_advice(self, advice: str, sit: str, stand: str) -> None:
         self.query_one("#advice", Static).update(advice)
         self.fill_heights(sit, stand)
+
+    def show_suggested(self, shown: dict[str, tuple[str, list[str]]]) -> None:
+        """The suggested heights (posture -> what, and the evidence); none: hidden."""
+        self.query_one(SuggestedHeights).show_suggested(shown)
 
     def clear_new_name(self) -> None:
         self.query_one("#new-name", Input).value = ""
