@@ -164,3 +164,19 @@ async def test_tab_brings_every_control_of_settings_and_people_into_view_at_80x2
                 seen.append(focused.id)
                 assert section.region.contains_region(focused.region), (focused, section)
             assert last in seen
+
+
+async def test_the_unit_dropdown_offers_the_units_and_no_blank() -> None:
+    from textual.widgets._select import SelectOverlay
+
+    from deskctl.units import Unit
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("5")
+        app.query_one("#unit").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        overlay = app.query_one("#unit").query_one(SelectOverlay)
+        assert overlay.option_count == len(Unit)
