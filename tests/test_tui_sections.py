@@ -180,3 +180,22 @@ async def test_the_unit_dropdown_offers_the_units_and_no_blank() -> None:
         await pilot.pause()
         overlay = app.query_one("#unit").query_one(SelectOverlay)
         assert overlay.option_count == len(Unit)
+
+
+async def test_a_moves_status_line_fits_the_desk_section_at_80x24() -> None:
+    from textual.widgets import Label
+
+    from deskctl.tui.sections.desk import DeskSection
+
+    app = make_app("sim://a-long-desk-name?speed=1")  # the header names the desk
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await pilot.press("t")
+        await until(desk, lambda state: state.moving and state.speed_mm_s > 0)
+        await pilot.pause()
+        status = app.query_one("#status", Label)
+        shown = str(status.render())
+        assert "to 110.0 cm" in shown
+        main = app.query_one(DeskSection).query_one("#main")
+        assert status.region.right <= main.content_region.right, shown
+        await pilot.press("space")

@@ -438,7 +438,7 @@ class DeskApp(App[None]):
         state = message.state
         self._show_banner(state)
         self.query_one("#header", Label).update(self._header_text(state.link.value))
-        self.desk_section.show_state(state, self.unit, self.url)
+        self.desk_section.show_state(state, self.unit)
         came_to_rest = self._was_moving and not state.moving
         self._was_moving = state.moving
         if came_to_rest:

@@ -105,7 +105,9 @@ class DeskSection(Horizontal):
     def show_status(self, text: str) -> None:
         self.query_one("#status", Label).update(text)
 
-    def show_state(self, state: DeskState, unit: Unit, url: str) -> None:
+    def show_state(self, state: DeskState, unit: Unit) -> None:
+        """The height and what the desk does, in a line that fits 80 columns (the header
+        names the desk)."""
         height = format_height(state.height_mm, unit)
         self.query_one("#height", Digits).update(height.rsplit(" ", 1)[0])
         self.query_one(Gauge).height_mm = state.height_mm
@@ -122,7 +124,7 @@ class DeskSection(Horizontal):
             words = f"moving {self.heading}" if self.heading else "moving"
         else:
             words = "stopped"
-        self.show_status(f"{height}  {words}  ({url})")
+        self.show_status(f"{height}  {words}")
 
     def _progress(self, height_mm: float, unit: Unit) -> str:
         if self.target is None:
