@@ -199,3 +199,21 @@ async def test_a_moves_status_line_fits_the_desk_section_at_80x24() -> None:
         main = app.query_one(DeskSection).query_one("#main")
         assert status.region.right <= main.content_region.right, shown
         await pilot.press("space")
+
+
+async def test_the_collision_banner_is_read_whole_at_80x24() -> None:
+    from textual.widgets import Label
+
+    from deskctl.model import DeskState, Fault
+    from deskctl.tui.app import DeskUpdate
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        fault = DeskState(height_mm=900.0, fault=Fault.COLLISION, detail="something was in the way")
+        app.post_message(DeskUpdate(fault))
+        await pilot.pause()
+        banner = app.query_one("#banner", Label)
+        assert "nothing moves until then" in str(banner.render())
+        assert banner.region.right <= 80
+        assert banner.region.height >= 2  # wrapped, not cut

@@ -119,7 +119,7 @@ class DeskApp(App[None]):
     }
     CSS = """
     #header { height: 1; width: 1fr; background: $panel; color: $text-muted; padding: 0 1; }
-    #banner { display: none; height: auto; padding: 0 1; text-style: bold; }
+    #banner { display: none; width: 1fr; height: auto; padding: 0 1; text-style: bold; }
     #banner.-fault { display: block; background: $error; color: $text; }
     #banner.-link { display: block; background: $warning; color: $text; }
     #section { height: 1fr; }
