@@ -217,3 +217,27 @@ async def test_the_collision_banner_is_read_whole_at_80x24() -> None:
         assert "nothing moves until then" in str(banner.render())
         assert banner.region.right <= 80
         assert banner.region.height >= 2  # wrapped, not cut
+
+
+async def test_the_prompt_row_of_who_is_at_the_desk_keeps_the_person_shown() -> None:
+    from textual.widgets import Select
+
+    from deskctl.paths import Paths
+    from deskctl.profiles.model import Profile
+    from deskctl.profiles.store import ProfileStore
+
+    store = ProfileStore(Paths.from_env().profiles_dir)
+    store.save(Profile(name="ana", sit=680.0, stand=1050.0))
+    store.save(Profile(name="bob", sit=750.0, stand=1180.0))
+    app = make_app(profile="bob")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("3")
+        await pilot.pause()
+        who = app.query_one("#who", Select)
+        assert who.value == "bob"
+        who.focus()
+        await pilot.press("enter", "down", "enter")  # from bob, down wraps to the prompt
+        await pilot.pause()
+        assert app.profile_name == "bob"
+        assert who.value == "bob"

@@ -61,6 +61,7 @@ class PeopleSection(VerticalScroll):
 
     def __init__(self) -> None:
         super().__init__(id="people-section")
+        self._active: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -87,8 +88,9 @@ class PeopleSection(VerticalScroll):
     def show_people(self, names: list[str], active: str | None) -> None:
         who: Select[str] = self.query_one("#who", Select)
         who.set_options([(name, name) for name in names])
-        if active in names:
-            who.value = active
+        self._active = active if active in names else None
+        if self._active is not None:
+            who.value = self._active
 
     def fill_heights(self, sit: str, stand: str) -> None:
         self._field("sit").value = sit
@@ -117,7 +119,11 @@ class PeopleSection(VerticalScroll):
     def _chosen(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, str):
+            self._active = event.value
             self.post_message(self.Chosen(event.value))
+        elif self._active is not None:
+            # The prompt row picks nobody, which it cannot do: the person stays, and shows.
+            event.select.value = self._active
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
