@@ -123,7 +123,8 @@ class PeopleSection(VerticalScroll):
             self.post_message(self.Chosen(event.value))
         elif self._active is not None:
             # The prompt row picks nobody, which it cannot do: the person stays, and shows.
-            event.select.value = self._active
+            who: Select[str] = self.query_one("#who", Select)
+            who.value = self._active
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
