@@ -241,3 +241,19 @@ async def test_the_prompt_row_of_who_is_at_the_desk_keeps_the_person_shown() -> 
         await pilot.pause()
         assert app.profile_name == "bob"
         assert who.value == "bob"
+
+
+async def test_pause_and_resume_hand_the_focus_to_each_other() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("2")
+        app.query_one("#pause").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app._paused
+        assert app.focused is app.query_one("#resume")
+        await pilot.press("enter")  # the keyboard's way back
+        await pilot.pause()
+        assert not app._paused
+        assert app.focused is app.query_one("#pause")
