@@ -157,6 +157,34 @@ async def test_a_hand_move_after_the_interfaces_stand_is_recorded() -> None:
         assert adjustment.settled_mm > 1105.0
 
 
+async def test_a_hand_move_after_a_preset_that_holds_the_stand_height_is_recorded() -> None:
+    from deskctl.profiles.model import PresetSlots
+
+    store = ProfileStore(Paths.from_env().profiles_dir)
+    store.save(Profile(name="ana", sit=720.0, stand=1100.0, presets=PresetSlots(stand=2)))
+    app = make_app("sim://preset-tune?height=110cm", profile="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await desk.save_preset(2)  # the desk's preset 2 holds ana's standing height
+        await desk.move_to(1080.0)  # elsewhere, by no purpose of the person's
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("2")
+        await until(desk, lambda state: state.moving)
+        await until(desk, at_rest_near(1100.0))
+        await pilot.press("up")
+        await until(desk, lambda state: state.moving)
+        rest = await until(desk, lambda state: not state.moving)
+        await pilot.pause()
+        [adjustment] = app.history.adjustments()
+        assert (adjustment.kind, adjustment.posture, adjustment.profile) == (
+            "preset",
+            "stand",
+            "ana",
+        )
+        assert adjustment.settled_mm == pytest.approx(rest.height_mm)
+
+
 async def test_through_the_agent_a_nudge_from_another_face_is_recorded_and_suggested() -> None:
     url = "sim://agent-tune?height=109cm"
     paths = Paths.from_env()
