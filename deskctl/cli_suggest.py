@@ -9,7 +9,7 @@ from deskctl.errors import BadInput
 
 if TYPE_CHECKING:
     from deskctl.context import Context
-    from deskctl.policy.learning import Suggestion
+    from deskctl.policy.learning import Adjustment, Suggestion
     from deskctl.profiles.model import Profile
 
 
@@ -58,6 +58,19 @@ def lines(ctx: Context, found_: list[Suggestion]) -> list[str]:
     return said
 
 
+def evidence(adjustment: Adjustment, height: Any, zone: Any) -> str:
+    """One fine-tune behind a suggestion: when, from where to where, after which move
+    (``height`` formats millimetres); the interface shows the same lines."""
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(adjustment.t, zone).strftime("%a %d %b %H:%M")
+    sign = "+" if adjustment.delta_mm >= 0 else "-"
+    return (
+        f"{when}  {height(adjustment.target_mm)} -> {height(adjustment.settled_mm)} "
+        f"({sign}{height(abs(adjustment.delta_mm))}, after {adjustment.kind})"
+    )
+
+
 def to_data(n: int, suggestion: Suggestion) -> dict[str, Any]:
     return {
         "n": n,
@@ -82,8 +95,6 @@ def to_data(n: int, suggestion: Suggestion) -> dict[str, Any]:
 
 async def profile_suggest(ctx: Context) -> int:
     """List the suggestions with their evidence; ``--apply N`` or ``--dismiss N``."""
-    import datetime as dt
-
     from deskctl.clock import local_timezone
     from deskctl.policy.suggestions import Answers, apply, describe, dismiss
 
@@ -125,13 +136,7 @@ async def profile_suggest(ctx: Context) -> int:
     text: list[str] = []
     for n, suggestion in enumerate(listed, start=1):
         text.append(f"{n}. {describe(suggestion, ctx.height, zone)}")
-        for a in suggestion.evidence:
-            when = dt.datetime.fromtimestamp(a.t, zone).strftime("%a %d %b %H:%M")
-            sign = "+" if a.delta_mm >= 0 else "-"
-            text.append(
-                f"     {when}  {ctx.height(a.target_mm)} -> {ctx.height(a.settled_mm)} "
-                f"({sign}{ctx.height(abs(a.delta_mm))}, after {a.kind})"
-            )
+        text += [f"     {evidence(a, ctx.height, zone)}" for a in suggestion.evidence]
     if listed:
         text.append("'deskctl profile suggest --apply N' takes one, '--dismiss N' sets it aside")
     else:

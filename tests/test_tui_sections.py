@@ -164,3 +164,96 @@ async def test_tab_brings_every_control_of_settings_and_people_into_view_at_80x2
                 seen.append(focused.id)
                 assert section.region.contains_region(focused.region), (focused, section)
             assert last in seen
+
+
+async def test_the_unit_dropdown_offers_the_units_and_no_blank() -> None:
+    from textual.widgets._select import SelectOverlay
+
+    from deskctl.units import Unit
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("5")
+        app.query_one("#unit").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        overlay = app.query_one("#unit").query_one(SelectOverlay)
+        assert overlay.option_count == len(Unit)
+
+
+async def test_a_moves_status_line_fits_the_desk_section_at_80x24() -> None:
+    from textual.widgets import Label
+
+    from deskctl.tui.sections.desk import DeskSection
+
+    app = make_app("sim://a-long-desk-name?speed=1")  # the header names the desk
+    async with app.run_test(size=(80, 24)) as pilot:
+        desk = await connected(app)
+        await pilot.press("t")
+        await until(desk, lambda state: state.moving and state.speed_mm_s > 0)
+        await pilot.pause()
+        status = app.query_one("#status", Label)
+        shown = str(status.render())
+        assert "to 110.0 cm" in shown
+        main = app.query_one(DeskSection).query_one("#main")
+        assert status.region.right <= main.content_region.right, shown
+        await pilot.press("space")
+
+
+async def test_the_collision_banner_is_read_whole_at_80x24() -> None:
+    from textual.widgets import Label
+
+    from deskctl.model import DeskState, Fault
+    from deskctl.tui.app import DeskUpdate
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        fault = DeskState(height_mm=900.0, fault=Fault.COLLISION, detail="something was in the way")
+        app.post_message(DeskUpdate(fault))
+        await pilot.pause()
+        banner = app.query_one("#banner", Label)
+        assert "nothing moves until then" in str(banner.render())
+        assert banner.region.right <= 80
+        assert banner.region.height >= 2  # wrapped, not cut
+
+
+async def test_the_prompt_row_of_who_is_at_the_desk_keeps_the_person_shown() -> None:
+    from textual.widgets import Select
+
+    from deskctl.paths import Paths
+    from deskctl.profiles.model import Profile
+    from deskctl.profiles.store import ProfileStore
+
+    store = ProfileStore(Paths.from_env().profiles_dir)
+    store.save(Profile(name="ana", sit=680.0, stand=1050.0))
+    store.save(Profile(name="bob", sit=750.0, stand=1180.0))
+    app = make_app(profile="bob")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("3")
+        await pilot.pause()
+        who = app.query_one("#who", Select)
+        assert who.value == "bob"
+        who.focus()
+        await pilot.press("enter", "down", "enter")  # from bob, down wraps to the prompt
+        await pilot.pause()
+        assert app.profile_name == "bob"
+        assert who.value == "bob"
+
+
+async def test_pause_and_resume_hand_the_focus_to_each_other() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        await pilot.press("2")
+        app.query_one("#pause").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app._paused
+        assert app.focused is app.query_one("#resume")
+        await pilot.press("enter")  # the keyboard's way back
+        await pilot.pause()
+        assert not app._paused
+        assert app.focused is app.query_one("#pause")

@@ -27,6 +27,8 @@ from deskctl.clock import EpochClock
 from deskctl.errors import DeskctlError
 from deskctl.model import DeskState, Direction, Link
 from deskctl.paths import Paths
+from deskctl.purpose import Purpose
+from deskctl.tui.fine_tunes import FineTunes
 from deskctl.tui.presets import PresetScreen, presets_line
 from deskctl.tui.sections.desk import DeskSection
 from deskctl.tui.theme import remember_theme, remembered_theme
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from deskctl.history import History
     from deskctl.notify import PromptNotifications
     from deskctl.policy.engine import Action, Event, Prompt, Settings, State
+    from deskctl.policy.learning import Suggestion
     from deskctl.policy.runner import Runner
     from deskctl.profiles.model import SchedulePrefs
     from deskctl.profiles.store import ProfileStore
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from deskctl.tui.sections.schedule import ScheduleSection
     from deskctl.tui.sections.settings import SettingsSection
     from deskctl.tui.sections.stats import StatsSection
+    from deskctl.tui.sections.suggested import SuggestedHeights
     from deskctl.tui.transition import TransitionScreen
 
     DeskOpener = Callable[[str, Paths, Unit], AbstractAsyncContextManager[Desk]]
@@ -115,7 +119,7 @@ class DeskApp(App[None]):
     }
     CSS = """
     #header { height: 1; width: 1fr; background: $panel; color: $text-muted; padding: 0 1; }
-    #banner { display: none; height: auto; padding: 0 1; text-style: bold; }
+    #banner { display: none; width: 1fr; height: auto; padding: 0 1; text-style: bold; }
     #banner.-fault { display: block; background: $error; color: $text; }
     #banner.-link { display: block; background: $warning; color: $text; }
     #section { height: 1fr; }
@@ -196,6 +200,10 @@ class DeskApp(App[None]):
         self._people: PeopleSection | None = None
         self._stats: StatsSection | None = None
         self._settings: SettingsSection | None = None
+        self.fine_tunes = FineTunes(options.paths, lambda: self.history, self.clock.now)
+        self.suggested: dict[str, Suggestion] = {}
+        """The heights suggested from the person's fine-tunes, by posture."""
+        self._was_moving = False
         self._theme_kept = remembered_theme(options.paths)
         if self._theme_kept in self.available_themes:
             self.theme = self._theme_kept
@@ -254,6 +262,7 @@ class DeskApp(App[None]):
         self._refresh_people()
         self._fill_schedule()
         self._show_schedule()
+        self._show_suggested()
 
     def on_mount(self) -> None:
         self.sub_title = self.url
@@ -317,6 +326,8 @@ class DeskApp(App[None]):
                 with desk.subscribe() as states:
                     self.post_message(DeskUpdate(desk.state))
                     async for state in states:
+                        # A fine-tune is recorded before the section looks for suggestions.
+                        self.fine_tunes.rested(state)
                         self.post_message(DeskUpdate(state))
         except DeskctlError as error:
             self.notify(str(error), title="the desk", severity="error", timeout=10)
@@ -328,6 +339,7 @@ class DeskApp(App[None]):
 
     def _desk_ready(self, desk: Desk) -> None:
         self.desk_section.show_limits(desk.limits, self.unit)
+        self.fine_tunes.attach(desk, self.url)
         self._apply_profile(desk)
         self._start_schedule(desk)
         self._show_presets(desk)
@@ -351,6 +363,7 @@ class DeskApp(App[None]):
                 self.unit = profile.unit
         who = profile.title if profile is not None else "nobody (the config's heights)"
         self.desk_section.show_person(who, self.sit_mm, self.stand_mm, self.unit)
+        self._show_suggested()  # for this person, at these heights
 
     @work(group="presets")
     async def _show_presets(self, desk: Desk) -> None:
@@ -391,7 +404,10 @@ class DeskApp(App[None]):
             return
         if height is None:
             self._head_for(presets.get(slot))
-            self._command(lambda desk: desk.recall_preset(slot))
+            purpose = self._preset_purpose(slot)
+            self._command(
+                lambda desk: self.fine_tunes.follow(purpose, lambda: desk.recall_preset(slot))
+            )
             return
         try:
             await desk.save_preset(slot)
@@ -401,13 +417,32 @@ class DeskApp(App[None]):
         self.notify(f"preset {slot} = {self._h(height)}")
         self._show_presets(desk)
 
+    def _preset_purpose(self, slot: int) -> Purpose | None:
+        """A preset that holds the person's sitting or standing height (their profile's
+        ``[presets]``) goes to that height; any other is just a move."""
+        if self.profile_name is None:
+            return None
+        try:
+            presets = self.profiles.load(self.profile_name).presets
+        except DeskctlError:
+            return None
+        if slot not in (presets.sit, presets.stand):
+            return None
+        posture = "sit" if slot == presets.sit else "stand"
+        height = self.sit_mm if posture == "sit" else self.stand_mm
+        return Purpose("preset", posture, height, self.profile_name)
+
     def on_desk_update(self, message: DeskUpdate) -> None:
         if not self.query(DeskSection):
             return  # the app is closing: a last state of a desk still moving has no screen
         state = message.state
         self._show_banner(state)
         self.query_one("#header", Label).update(self._header_text(state.link.value))
-        self.desk_section.show_state(state, self.unit, self.url)
+        self.desk_section.show_state(state, self.unit)
+        came_to_rest = self._was_moving and not state.moving
+        self._was_moving = state.moving
+        if came_to_rest:
+            self._show_suggested()  # a fine-tune may have made a suggestion
 
     def _header_text(self, link: str = "connecting") -> str:
         who = self.profile_name or "nobody's profile"
@@ -496,7 +531,9 @@ class DeskApp(App[None]):
     def action_posture(self, posture: str) -> None:
         height = self.sit_mm if posture == "sit" else self.stand_mm
         self._head_for(height)
-        self._command(lambda desk: desk.move_to(height))
+        # Said what it is for: a fine-tune after it is noticed, as after ``deskctl stand``.
+        purpose = Purpose(posture, posture, height, self.profile_name)
+        self._command(lambda desk: self.fine_tunes.follow(purpose, lambda: desk.move_to(height)))
 
     def _head_for(self, height_mm: float | None) -> None:
         """Where a move goes, for its status line: its way, its target, how far it is."""
@@ -586,6 +623,7 @@ class DeskApp(App[None]):
             runner.reconfigure(
                 Engine(self._schedule_settings()), Heights(self.sit_mm, self.stand_mm)
             )
+            runner.profile = self.profile_name  # whose heights its moves go to
             self._show_schedule()
         else:
             # Following the agent's schedule: following it again with the new settings
@@ -622,6 +660,8 @@ class DeskApp(App[None]):
                 show=self._show_action,
                 clock=self.clock,
                 stepped=self._schedule_stepped,
+                tuner=self.fine_tunes.tuner,
+                profile=self.profile_name,
             )
         self.run_worker(self.runner.run(), group="schedule", exclusive=True)
         self._show_schedule()
@@ -638,6 +678,7 @@ class DeskApp(App[None]):
         self._show_schedule()
         if self.query_one(SectionBar).active == "stats":
             self._show_stats()  # a bout ended or began: the figures move while shown
+        self._show_suggested()
 
     def _show_action(self, action: Action) -> None:
         self.post_message(EngineAction(action))
@@ -751,6 +792,74 @@ class DeskApp(App[None]):
         section = self._people
         if section is not None:
             section.fill_heights(self._h(self.sit_mm), self._h(self.stand_mm))
+        self._show_suggested()  # other heights in use, or another person's
+
+    # -- heights suggested from the fine-tunes -------------------------------------------------
+
+    def _show_suggested(self) -> None:
+        """Looks for suggestions (after a rest, a step of the schedule, another person or
+        height) and shows them: a line on the Desk section, the evidence in People."""
+        desk = self.desk
+        if desk is None:
+            return
+        limits = (desk.limits.min_mm, desk.limits.max_mm)
+        current = {"sit": self.sit_mm, "stand": self.stand_mm}
+        try:
+            found = self.fine_tunes.found(self.profile_name, current, limits)
+        except DeskctlError as error:
+            self.notify(str(error), title="suggestions", severity="warning", timeout=8)
+            found = []
+        self.suggested = {s.posture: s for s in found}
+        from deskctl.cli_suggest import evidence
+        from deskctl.clock import local_timezone
+        from deskctl.policy.suggestions import describe
+
+        zone = self.runner.engine.settings.timezone if self.runner else local_timezone()
+        if self._people is not None:
+            self._people.show_suggested(
+                {
+                    s.posture: (
+                        describe(s, self._h, zone),
+                        [evidence(a, self._h, zone) for a in s.evidence],
+                    )
+                    for s in found
+                }
+            )
+        said = ", ".join(
+            f"{s.posture} {self._h(s.suggested_mm)} (now {self._h(s.current_mm)})" for s in found
+        )
+        self.desk_section.show_suggested(f"suggested: {said}; 3 People to answer" if found else "")
+
+    def on_suggested_heights_answered(self, message: SuggestedHeights.Answered) -> None:
+        self.answer_suggestion(message.posture, apply=message.apply)
+
+    def answer_suggestion(self, posture: str, *, apply: bool) -> None:
+        """Apply (into the profile, as ``deskctl profile suggest --apply``) or dismiss the
+        suggested height for ``posture``; either way it does not come back."""
+        suggestion = self.suggested.get(posture)
+        if suggestion is None:
+            self.notify(f"no {posture} height is suggested now", title="suggestions")
+            return
+        try:
+            if apply:
+                self.fine_tunes.apply(self.profiles, self.profile_name, suggestion)
+            else:
+                self.fine_tunes.dismiss(suggestion)
+        except DeskctlError as error:
+            self.notify(str(error).splitlines()[0], title="suggestions", severity="error")
+            return
+        was, new = self._h(suggestion.current_mm), self._h(suggestion.suggested_mm)
+        if apply:
+            if self.desk is not None:
+                self._apply_profile(self.desk)  # the session's heights and the gauge
+                self._reconfigure_schedule(self.desk)
+            self.notify(f"{self.profile_name}: {posture} = {new} (was {was})", title="people")
+        else:
+            self.notify(f"{posture} stays at {was}", title="people")
+        section = self._people
+        if section is not None and self.focused is not None and section in self.focused.ancestors:
+            section.focus()  # the buttons pressed are gone with the suggestion
+        self._fill_heights()
 
     def on_people_section_chosen(self, message: PeopleSection.Chosen) -> None:
         self.switch_person(message.name)
@@ -943,7 +1052,7 @@ class DeskApp(App[None]):
             if self.desk is not None:
                 self.post_message(DeskUpdate(self.desk.state))
                 self._apply_profile(self.desk)
-                self._fill_heights()
+                self._fill_heights()  # and the suggestions, in the new unit
 
     def _save_unit(self, unit: Unit) -> None:
         """The unit is the person's: it goes into their profile."""

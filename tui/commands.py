@@ -1,5 +1,5 @@
 """The app's own commands in the command palette: sit, stand, move to a height, presets,
-people, pause and resume."""
+people, pause and resume, and the answers to a suggested height."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ class DeskCommands(Provider):
             ("Resume the schedule", app.resume_schedule, "prompts again"),
             ("Help", app.action_help, "every key"),
         ]
+        for posture, suggestion in app.suggested.items():
+            new, was = app._h(suggestion.suggested_mm), app._h(suggestion.current_mm)
+            apply = partial(app.answer_suggestion, posture, apply=True)
+            dismiss = partial(app.answer_suggestion, posture, apply=False)
+            commands.append((f"Apply the suggested {posture} height", apply, f"{new}, not {was}"))
+            commands.append((f"Dismiss the suggested {posture} height", dismiss, f"stay at {was}"))
         for name in app.profiles.names():
             who = partial(app.switch_person, name)
             commands.append((f"Switch person: {name}", who, f"{name} is at the desk"))

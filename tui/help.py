@@ -34,6 +34,12 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "People",
+        [
+            ("Apply / Dismiss", "a height suggested from your fine-tunes (ctrl+p too)"),
+        ],
+    ),
+    (
         "Change of posture (the card)",
         [
             ("y / enter", "confirm: the desk moves; on an exercise, done"),

@@ -83,12 +83,14 @@ class HeldDesk:
             if not desk.state.moving:
                 tuner.saw(desk.state.height_mm)
             async for state in states:
-                self.broadcast({"event": "state", "state": protocol.state_to_wire(state)})
+                # A fine-tune is in the history before the faces hear of the rest, so
+                # that one looking for suggestions then finds it.
                 if not state.moving and state.fault is None:
                     try:
                         tuner.rested(state.height_mm)
                     except DeskctlError as error:  # the history: the desk goes on regardless
                         log.warning("a fine-tune went unrecorded: %s", error)
+                self.broadcast({"event": "state", "state": protocol.state_to_wire(state)})
 
     async def followed(
         self, purpose: m.Purpose | None, move: Callable[[], Awaitable[DeskState]]

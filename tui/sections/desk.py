@@ -1,5 +1,5 @@
-"""The Desk section: the height in digits and on a gauge, what the desk does, who is at it,
-its presets, and the buttons that move it."""
+"""The Desk section: the height in digits and on a gauge, what the desk does, who is at it
+(and a height suggested for them), its presets, and the buttons that move it."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class DeskSection(Horizontal):
     DeskSection #status, DeskSection #profile-line, DeskSection #presets {
         height: auto; color: $text-muted;
     }
+    DeskSection #suggested-line { height: auto; display: none; color: $accent; }
+    DeskSection #suggested-line.-shown { display: block; }
     DeskSection #moves { height: 3; }
     DeskSection #moves PressButton { margin-right: 1; }
     DeskSection #holds { height: 3; }
@@ -62,6 +64,7 @@ class DeskSection(Horizontal):
             yield Digits("--.-", id="height")
             yield Label("connecting...", id="status")
             yield Label("", id="profile-line")
+            yield Label("", id="suggested-line")
             with Horizontal(id="moves"):
                 yield PressButton("Sit (s)", id="sit")
                 yield PressButton("Stand (t)", id="stand")
@@ -90,13 +93,21 @@ class DeskSection(Horizontal):
             f"{who}: sit {format_height(sit_mm, unit)}, stand {format_height(stand_mm, unit)}"
         )
 
+    def show_suggested(self, line: str) -> None:
+        """A height suggested from the person's fine-tunes, in one line (empty: none)."""
+        label = self.query_one("#suggested-line", Label)
+        label.update(line)
+        label.set_class(bool(line), "-shown")
+
     def show_presets(self, line: str) -> None:
         self.query_one("#presets", Label).update(line)
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", Label).update(text)
 
-    def show_state(self, state: DeskState, unit: Unit, url: str) -> None:
+    def show_state(self, state: DeskState, unit: Unit) -> None:
+        """The height and what the desk does, in a line that fits 80 columns (the header
+        names the desk)."""
         height = format_height(state.height_mm, unit)
         self.query_one("#height", Digits).update(height.rsplit(" ", 1)[0])
         self.query_one(Gauge).height_mm = state.height_mm
@@ -113,7 +124,7 @@ class DeskSection(Horizontal):
             words = f"moving {self.heading}" if self.heading else "moving"
         else:
             words = "stopped"
-        self.show_status(f"{height}  {words}  ({url})")
+        self.show_status(f"{height}  {words}")
 
     def _progress(self, height_mm: float, unit: Unit) -> str:
         if self.target is None:

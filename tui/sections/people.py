@@ -1,5 +1,6 @@
-"""The People section: who is at the desk, their heights (typed, captured from the desk or
-recommended from body height), and a new person."""
+"""The People section: who is at the desk, the heights suggested from their fine-tunes,
+their heights (typed, captured from the desk or recommended from body height), and a new
+person."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
+
+from deskctl.tui.sections.suggested import SuggestedHeights
 
 
 class PeopleSection(VerticalScroll):
@@ -58,10 +61,12 @@ class PeopleSection(VerticalScroll):
 
     def __init__(self) -> None:
         super().__init__(id="people-section")
+        self._active: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Select[str]([], prompt="who is at the desk", id="who")
+            yield SuggestedHeights()
             for posture, example in (("sit", "72cm"), ("stand", "110cm")):
                 with Horizontal(classes="row"):
                     yield Label(posture)
@@ -83,8 +88,9 @@ class PeopleSection(VerticalScroll):
     def show_people(self, names: list[str], active: str | None) -> None:
         who: Select[str] = self.query_one("#who", Select)
         who.set_options([(name, name) for name in names])
-        if active in names:
-            who.value = active
+        self._active = active if active in names else None
+        if self._active is not None:
+            who.value = self._active
 
     def fill_heights(self, sit: str, stand: str) -> None:
         self._field("sit").value = sit
@@ -96,6 +102,10 @@ class PeopleSection(VerticalScroll):
     def show_advice(self, advice: str, sit: str, stand: str) -> None:
         self.query_one("#advice", Static).update(advice)
         self.fill_heights(sit, stand)
+
+    def show_suggested(self, shown: dict[str, tuple[str, list[str]]]) -> None:
+        """The suggested heights (posture -> what, and the evidence); none: hidden."""
+        self.query_one(SuggestedHeights).show_suggested(shown)
 
     def clear_new_name(self) -> None:
         self.query_one("#new-name", Input).value = ""
@@ -109,7 +119,12 @@ class PeopleSection(VerticalScroll):
     def _chosen(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, str):
+            self._active = event.value
             self.post_message(self.Chosen(event.value))
+        elif self._active is not None:
+            # The prompt row picks nobody, which it cannot do: the person stays, and shows.
+            who: Select[str] = self.query_one("#who", Select)
+            who.value = self._active
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -52,8 +52,12 @@ class ScheduleSection(VerticalScroll):
 
     def show(self, runner: Runner | FollowedSchedule | None, *, paused: bool) -> None:
         self.runner, self.paused = runner, paused
-        self.query_one("#pause", Button).disabled = paused
-        self.query_one("#resume", Button).disabled = not paused
+        pause, resume = self.query_one("#pause", Button), self.query_one("#resume", Button)
+        had_focus = self.app.focused in (pause, resume)
+        pause.disabled = paused
+        resume.disabled = not paused
+        if had_focus:  # the pressed button is disabled now: the focus goes to its other half
+            (resume if paused else pause).focus()
         self.redraw()
 
     # The countdown ticks only while someone can see it.

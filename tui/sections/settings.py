@@ -63,7 +63,8 @@ class SettingsSection(VerticalScroll):
             yield Select[str]([], prompt="desks found by a Bluetooth scan", id="found")
             with Horizontal(classes="row"):
                 yield Label("unit")
-                yield Select([(u.value, u.value) for u in Unit], value=self._unit.value, id="unit")
+                units = [(u.value, u.value) for u in Unit]
+                yield Select(units, value=self._unit.value, allow_blank=False, id="unit")
             with Horizontal(classes="row"):
                 yield Label("move by itself")
                 yield Switch(self._auto_move, id="auto")
