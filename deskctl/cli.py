@@ -301,6 +301,7 @@ async def cmd_tui(ctx: Context) -> int:
         profile=ctx.profile_name(),
         settings=settings,
         notify=ctx.config.notify,
+        presence=ctx.config.presence,
     )
     opener = None
     if ctx.through_agent:

@@ -216,3 +216,24 @@ def test_the_agents_schedule_goes_away_when_the_screen_saver_locks(session_bus: 
         assert (postures[postures.index(("away", "")) + 1][1]) == "back"
 
     run_virtual(scenario())
+
+
+async def test_the_interfaces_own_schedule_goes_away_when_the_screen_locks(
+    session_bus: str,
+) -> None:
+    """Direct mode: the schedule runs in the interface, which asks the desktop too."""
+    from test_tui import connected, make_app
+
+    async with fake_screensaver(session_bus) as saver:
+        app = make_app()
+        app.options.presence = "screensaver"
+        async with app.run_test(size=(80, 24)) as pilot:
+            await connected(app)
+            runner = app.runner
+            assert isinstance(runner, Runner)
+            async with asyncio.timeout(GUARD_S):
+                while runner.state.phase is not Phase.AT_DESK:
+                    await pilot.pause()
+                saver.lock()
+                while runner.state.phase is not Phase.AWAY:
+                    await pilot.pause()

@@ -90,6 +90,9 @@ class Options:
     """How long Settings listens for Bluetooth desks."""
     notify: bool = True
     """Prompts also as desktop notifications, with their buttons (where there are any)."""
+    presence: str = "none"
+    """Which of the desktop's presence sources a schedule run here asks (``[presence]
+    source``); through the agent, the agent's own choice counts."""
 
 
 class DeskUpdate(Message):
@@ -662,6 +665,7 @@ class DeskApp(App[None]):
                 stepped=self._schedule_stepped,
                 tuner=self.fine_tunes.tuner,
                 profile=self.profile_name,
+                presence=self.options.presence,
             )
         self.run_worker(self.runner.run(), group="schedule", exclusive=True)
         self._show_schedule()
