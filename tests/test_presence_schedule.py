@@ -231,9 +231,12 @@ async def test_the_interfaces_own_schedule_goes_away_when_the_screen_locks(
             await connected(app)
             runner = app.runner
             assert isinstance(runner, Runner)
-            async with asyncio.timeout(GUARD_S):
-                while runner.state.phase is not Phase.AT_DESK:
-                    await pilot.pause()
-                saver.lock()
-                while runner.state.phase is not Phase.AWAY:
-                    await pilot.pause()
+
+            async def until(phase: Phase) -> None:
+                async with asyncio.timeout(GUARD_S):
+                    while runner.state.phase is not phase:
+                        await pilot.pause()
+
+            await until(Phase.AT_DESK)
+            saver.lock()
+            await until(Phase.AWAY)
