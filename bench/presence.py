@@ -34,26 +34,11 @@ async def serve(address: str) -> None:
         print(f"{len(manager.asked)} {len(monitor.idle_watches)} {monitor.asked}", flush=True)
 
 
-def start_bus(folder: Path) -> tuple[subprocess.Popen[str], str]:
-    from dbus_rig import BUS_CONFIG
-
-    config = folder / "bus.conf"
-    config.write_text(BUS_CONFIG.format(folder=folder))
-    daemon = shutil.which("dbus-daemon")
-    assert daemon is not None, "dbus-daemon is missing: scripts/setup --test installs it"
-    process = subprocess.Popen(
-        [daemon, f"--config-file={config}", "--nofork", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
-
-
 def idle_with_presence() -> list[Row]:
+    from dbus_rig import start_session_bus  # beside the tests, on the path isolated set
+
     folder = Path(tempfile.mkdtemp(prefix="dk-bus-", dir="/tmp"))
-    bus, address = start_bus(folder)
+    bus, address = start_session_bus(folder)
     fakes = subprocess.Popen(
         [sys.executable, __file__, "--serve", address],
         stdin=subprocess.PIPE,

@@ -25,14 +25,11 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
-@pytest.fixture
-def session_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Start a session bus of the test's own and point ``DBUS_SESSION_BUS_ADDRESS`` at it."""
+def start_session_bus(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """A ``dbus-daemon`` listening in ``folder``, and its address once it listens."""
     daemon = shutil.which("dbus-daemon")
     if daemon is None:
-        pytest.fail("dbus-daemon is missing: scripts/setup --test installs it")
-    folder = tmp_path / "bus"
-    folder.mkdir()
+        raise RuntimeError("dbus-daemon is missing: scripts/setup --test installs it")
     config = folder / "session.conf"
     config.write_text(BUS_CONFIG.format(folder=folder))
     process = subprocess.Popen(
@@ -46,11 +43,21 @@ def session_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     address = process.stdout.readline().strip()
     if not address:
         process.kill()
-        pytest.fail("dbus-daemon did not start")
+        raise RuntimeError("dbus-daemon did not start")
+    return process, address
+
+
+@pytest.fixture
+def session_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Start a session bus of the test's own and point ``DBUS_SESSION_BUS_ADDRESS`` at it."""
+    folder = tmp_path / "bus"
+    folder.mkdir()
+    process, address = start_session_bus(folder)
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
     try:
         yield address
     finally:
         process.terminate()
         process.wait()
-        process.stdout.close()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -27,7 +27,7 @@ from deskctl.policy.engine import Settings
 from deskctl.policy.schedule import Rhythm
 from deskctl.profiles.model import WEEKDAYS, Profile, SchedulePrefs
 from deskctl.profiles.store import ProfileStore
-from deskctl.tui.app import KEY_HOLD_S, DeskApp, Options
+from deskctl.tui.app import KEY_HOLD_S, DeskApp, DeskUpdate, Options
 from deskctl.tui.presets import PresetScreen
 from deskctl.tui.transition import TransitionScreen
 from deskctl.tui.widgets import SectionBar
@@ -569,3 +569,14 @@ async def test_an_answer_from_another_face_closes_the_card_or_shows_the_move(
             assert app.screen is screen
             assert "Moving the desk" in str(screen.query_one("#countdown", Label).render())
             assert all(button.disabled for button in screen.query(Button))
+
+
+async def test_a_desk_state_arriving_while_the_screen_is_taken_down_is_let_go() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(app)
+        # Closing removes the widgets one by one while the desk may still report.
+        await app.query_one("#banner").remove()
+        app.post_message(DeskUpdate(DeskState(height_mm=900.0, moving=True, speed_mm_s=20.0)))
+        await pilot.pause()
+    assert app.return_code in (0, None)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Label
 
@@ -436,12 +437,13 @@ class DeskApp(App[None]):
         return Purpose("preset", posture, height, self.profile_name)
 
     def on_desk_update(self, message: DeskUpdate) -> None:
-        if not self.query(DeskSection):
-            return  # the app is closing: a last state of a desk still moving has no screen
         state = message.state
-        self._show_banner(state)
-        self.query_one("#header", Label).update(self._header_text(state.link.value))
-        self.desk_section.show_state(state, self.unit)
+        try:
+            self._show_banner(state)
+            self.query_one("#header", Label).update(self._header_text(state.link.value))
+            self.desk_section.show_state(state, self.unit)
+        except NoMatches:
+            return  # the app is closing: a last state of a desk still moving has no screen
         came_to_rest = self._was_moving and not state.moving
         self._was_moving = state.moving
         if came_to_rest:
