@@ -332,6 +332,9 @@ async def test_pause_shows_at_once_and_the_countdown_agrees_with_itself() -> Non
         async with asyncio.timeout(5):
             while "away (paused)" not in label(app, "#phase"):
                 await pilot.pause()
+        # A paused schedule names no change to come: it waits for Resume.
+        assert "no change until you resume" in label(app, "#phase")
+        assert "next change" not in label(app, "#phase")
 
 
 async def test_a_bout_shorter_than_the_engines_shortest_is_refused() -> None:

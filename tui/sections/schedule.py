@@ -80,7 +80,9 @@ class ScheduleSection(VerticalScroll):
         now = self.now()
         wake = state.next_change
         when = "nothing planned"
-        if wake is not None:
+        if self.paused:
+            when = "no change until you resume"
+        elif wake is not None:
             when = f"next change {countdown(now, wake, zone)}"
         paused = " (paused)" if self.paused else ""
         posture = "standing" if state.posture.value == "stand" else "sitting"
