@@ -68,6 +68,9 @@ async def test_the_card_counts_down_on_the_schedules_clock_and_closes_when_the_p
         assert app.runner is not None
         assert app.runner.state.phase is Phase.AWAY
         assert not desk.state.moving
+        # The schedule names no change for the end of the day: it waits for the person.
+        await pilot.press("2")
+        assert "away: sitting, the next change comes when you are back" in label(app, "#phase")
 
 
 async def test_escape_closes_the_card_and_q_quits_from_it() -> None:

@@ -82,6 +82,8 @@ class ScheduleSection(VerticalScroll):
         when = "nothing planned"
         if self.paused:
             when = "no change until you resume"
+        elif state.phase.value == "away":
+            when = "the next change comes when you are back"
         elif wake is not None:
             when = f"next change {countdown(now, wake, zone)}"
         paused = " (paused)" if self.paused else ""
